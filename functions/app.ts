@@ -1,0 +1,58 @@
+/**
+ * The HTTP surface, runtime-free: routes, input limits and the error mapping. Runtime entries pass a
+ * `getDeps` that builds dependencies from their bindings.
+ */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { AuthError, CallerError } from '../lib/mod.ts';
+import type { Deps } from './deps.ts';
+import { errorResponse, unexpectedErrorResponse } from './errors.ts';
+import { clientTokenRoute } from './routes/token-client.ts';
+
+export interface AppEnv {
+  Variables: { correlationId: string; deps: Deps };
+}
+
+export interface AppOptions {
+  getDeps: (c: Context<AppEnv>) => Promise<Deps>;
+  /** Keeps background work alive after the response (Workers: ctx.waitUntil). */
+  waitUntil: (c: Context<AppEnv>) => ((promise: Promise<unknown>) => void) | undefined;
+}
+
+/** Token requests are a few scopes; 16 KiB leaves room for a claims challenge and nothing more. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export function createApp(options: AppOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    c.set('correlationId', crypto.randomUUID());
+    await next();
+  });
+
+  app.onError((error, c) =>
+    error instanceof AuthError ? errorResponse(error, c.var.correlationId) : unexpectedErrorResponse(error, c.var.correlationId),
+  );
+  app.notFound(() => {
+    throw new CallerError('not_found', 'No such endpoint');
+  });
+
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new CallerError('request_too_large', `The request body is larger than ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+
+  app.post('/token/client', limitBody, async (c, next) => {
+    c.set('deps', await options.getDeps(c));
+    await next();
+  }, clientTokenRoute(options.waitUntil));
+  app.all('/token/client', (c) => {
+    const response = errorResponse(new CallerError('method_not_allowed', 'Use POST'), c.var.correlationId);
+    response.headers.set('allow', 'POST');
+    return response;
+  });
+
+  return app;
+}

@@ -1,0 +1,69 @@
+/**
+ * Callers of the token-minting endpoints: who they are (a bearer key, stored only as its SHA-256) and
+ * which scopes each may obtain. Parsed once from CALLERS.
+ */
+import { CallerError, ClientConfigurationError, constantTimeEqual, fromHex, sha256, utf8 } from '../lib/mod.ts';
+
+export interface Caller {
+  id: string;
+  keySha256: Uint8Array;
+  /** Allowed scopes, lower-cased (scope comparison is case-insensitive, as Entra's). */
+  scopes: ReadonlySet<string>;
+}
+
+const MAX_KEY_LENGTH = 512;
+
+/**
+ * CALLERS: `{"<caller id>": {"key_sha256": "<hex SHA-256 of the caller's key>", "scopes": ["api://x/.default"]}}`.
+ * @throws ClientConfigurationError naming CALLERS.
+ */
+export function parseCallers(raw: unknown): Caller[] {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new ClientConfigurationError('CALLERS', 'is missing');
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ClientConfigurationError('CALLERS', 'is not valid JSON');
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ClientConfigurationError('CALLERS', 'must be a JSON object of caller id → { key_sha256, scopes }');
+  }
+  const callers = Object.entries(json as Record<string, unknown>).map(([id, value]) => {
+    const entry = value as { key_sha256?: unknown; scopes?: unknown } | null;
+    const keySha256 = typeof entry?.key_sha256 === 'string' ? fromHex(entry.key_sha256) : null;
+    if (!keySha256 || keySha256.length !== 32) {
+      throw new ClientConfigurationError('CALLERS', `entry "${id}" needs key_sha256: 64 hex digits`);
+    }
+    if (!Array.isArray(entry!.scopes) || !entry!.scopes.every((s) => typeof s === 'string' && s.length > 0)) {
+      throw new ClientConfigurationError('CALLERS', `entry "${id}" needs scopes: an array of strings`);
+    }
+    return { id, keySha256, scopes: new Set((entry!.scopes as string[]).map((s) => s.toLowerCase())) };
+  });
+  if (callers.length === 0) throw new ClientConfigurationError('CALLERS', 'names no caller');
+  return callers;
+}
+
+/**
+ * Finds the caller whose key hashes to the presented key's hash. Every caller is compared, in
+ * constant time over fixed-length digests, so timing reveals neither which caller nor how much matched.
+ * @throws CallerError `invalid_client`
+ */
+export async function authenticateCaller(callers: readonly Caller[], authorization: string | undefined): Promise<Caller> {
+  const match = /^Bearer ([\x21-\x7E]+)$/i.exec(authorization ?? '');
+  if (!match || match[1]!.length > MAX_KEY_LENGTH) {
+    throw new CallerError('invalid_client', 'Caller authentication required: Authorization: Bearer <caller key>');
+  }
+  const presented = await sha256(utf8(match[1]!));
+  let found: Caller | undefined;
+  for (const caller of callers) {
+    if (constantTimeEqual(presented, caller.keySha256) && !found) found = caller;
+  }
+  if (!found) throw new CallerError('invalid_client', 'Unknown caller key');
+  return found;
+}
+
+/** @throws CallerError `invalid_scope` naming no scope the caller may not see. */
+export function assertScopesAllowed(caller: Caller, scopes: readonly string[]): void {
+  const denied = scopes.filter((scope) => !caller.scopes.has(scope.toLowerCase()));
+  if (denied.length > 0) throw new CallerError('invalid_scope', `This caller may not request ${denied.length === 1 ? 'scope' : 'scopes'} ${denied.join(' ')}`);
+}

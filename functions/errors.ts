@@ -1,0 +1,62 @@
+/**
+ * The one place where errors become HTTP responses: MSAL's field names (`error`, `error_description`,
+ * `correlation_id`, plus `error_codes`/`suberror`/`claims` when the provider sent them).
+ */
+import { AuthError, CallerError, InteractionRequiredError, NetworkError, ServerError, type CallerErrorCode } from '../lib/mod.ts';
+
+type Status = 400 | 401 | 403 | 404 | 405 | 413 | 429 | 500 | 502 | 503 | 504;
+
+const CALLER_STATUS: Record<CallerErrorCode, Status> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_scope: 403,
+  request_too_large: 413,
+  method_not_allowed: 405,
+  not_found: 404,
+};
+
+/** Provider errors that the caller caused by what it asked for; all others are our upstream's problem. */
+const CALLER_CAUSED_PROVIDER_ERRORS = new Set(['invalid_scope', 'invalid_request', 'invalid_resource']);
+
+export function statusFor(error: AuthError): Status {
+  if (error instanceof CallerError) return CALLER_STATUS[error.errorCode as CallerErrorCode];
+  if (error instanceof InteractionRequiredError) return 401;
+  if (error instanceof ServerError) {
+    if (error.providerStatus === 429 || error.providerStatus === 503) return error.providerStatus;
+    if (error.retryAfter !== undefined) return 503;
+    if (error.providerStatus === 400 && CALLER_CAUSED_PROVIDER_ERRORS.has(error.errorCode)) return 400;
+    return 502;
+  }
+  if (error instanceof NetworkError) return error.errorCode === 'request_timeout' ? 504 : 502;
+  return 500;
+}
+
+export function errorResponse(error: AuthError, correlationId: string): Response {
+  const body: Record<string, unknown> = {
+    error: error.errorCode,
+    error_description: error.errorMessage,
+    correlation_id: error.correlationId ?? correlationId,
+  };
+  const headers = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' });
+  if (error instanceof ServerError) {
+    if (error.errorCodes) body.error_codes = error.errorCodes;
+    if (error.subError) body.suberror = error.subError;
+    if (error.claims) body.claims = error.claims;
+    if (error.traceId) body.trace_id = error.traceId;
+    if (error.retryAfter !== undefined) headers.set('retry-after', String(error.retryAfter));
+  }
+  if (error instanceof CallerError && error.errorCode === 'invalid_client') {
+    headers.set('www-authenticate', 'Bearer realm="edge-token-functions", error="invalid_client"');
+  }
+  return new Response(JSON.stringify(body), { status: statusFor(error), headers });
+}
+
+/** Anything that is not an AuthError is our bug: a 500 that says so without leaking details. */
+export function unexpectedErrorResponse(error: unknown, correlationId: string): Response {
+  // The name and correlation id are enough to find it; messages may quote provider bodies.
+  console.error(`unexpected error ${error instanceof Error ? error.name : typeof error} correlation_id=${correlationId}`);
+  return new Response(
+    JSON.stringify({ error: 'server_error', error_description: 'An unexpected error occurred', correlation_id: correlationId }),
+    { status: 500, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } },
+  );
+}

@@ -1,0 +1,37 @@
+/** The Cloudflare Worker: KV token cache (TOKEN_CACHE), Durable Object flow store (FLOWS). */
+import { ClientConfigurationError, KVCacheStore } from '../../lib/mod.ts';
+import { createApp } from '../app.ts';
+import { depsFor } from '../deps.ts';
+import type { FlowObject } from './flow-object.ts';
+
+export { FlowObject } from './flow-object.ts';
+
+export interface Env {
+  TOKEN_CACHE: KVNamespace;
+  FLOWS: DurableObjectNamespace<FlowObject>;
+  [setting: string]: unknown;
+}
+
+const stores = new WeakMap<KVNamespace, KVCacheStore>();
+
+const app = createApp({
+  getDeps: (c) => {
+    const env = c.env as Env;
+    if (!env.TOKEN_CACHE) throw new ClientConfigurationError('TOKEN_CACHE', 'KV binding is missing');
+    let store = stores.get(env.TOKEN_CACHE);
+    if (!store) stores.set(env.TOKEN_CACHE, (store = new KVCacheStore(env.TOKEN_CACHE)));
+    return depsFor(env, store, env.TOKEN_CACHE, (input, init) => fetch(input, init));
+  },
+  waitUntil: (c) => {
+    try {
+      const ctx = c.executionCtx;
+      return (promise) => ctx.waitUntil(promise);
+    } catch {
+      return undefined;
+    }
+  },
+});
+
+export default {
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, env, ctx),
+} satisfies ExportedHandler<Env>;

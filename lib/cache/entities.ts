@@ -1,0 +1,85 @@
+/**
+ * MSAL's unified token cache schema: entity shapes with MSAL's snake_case field names and key formats,
+ * so entries can be exported to and imported from MSAL's JSON cache. Timestamps are strings of epoch
+ * seconds, as the schema defines them.
+ */
+
+export interface AccessTokenEntity {
+  home_account_id: string;
+  environment: string;
+  credential_type: 'AccessToken';
+  client_id: string;
+  realm: string;
+  target: string;
+  secret: string;
+  cached_at: string;
+  expires_on: string;
+  extended_expires_on: string;
+  refresh_on?: string;
+  token_type: string;
+}
+
+/** The fields that identify an access token; the rest is payload. */
+export interface AccessTokenQuery {
+  homeAccountId: string;
+  environment: string;
+  clientId: string;
+  realm: string;
+  /** Normalised, space-joined scopes (MSAL's `target`). */
+  target: string;
+}
+
+/** MSAL's credential key: `<home_account_id>-<environment>-accesstoken-<client_id>-<realm>-<target>`, lower-cased. */
+export function accessTokenKey(query: AccessTokenQuery): string {
+  return [query.homeAccountId, query.environment, 'accesstoken', query.clientId, query.realm, query.target].join('-').toLowerCase();
+}
+
+export function matchesQuery(entity: AccessTokenEntity, query: AccessTokenQuery): boolean {
+  return accessTokenKey(queryOf(entity)) === accessTokenKey(query);
+}
+
+export function queryOf(entity: AccessTokenEntity): AccessTokenQuery {
+  return {
+    homeAccountId: entity.home_account_id,
+    environment: entity.environment,
+    clientId: entity.client_id,
+    realm: entity.realm,
+    target: entity.target,
+  };
+}
+
+export interface TokenResponseTimes {
+  expires_in: number;
+  ext_expires_in?: number;
+  refresh_in?: number;
+}
+
+/**
+ * Builds the AccessToken entity for a token response. Expiry counts from when the request was *sent*
+ * (MSAL's request timestamp), so a slow answer never stretches a token's life.
+ */
+export function accessTokenEntity(
+  query: AccessTokenQuery,
+  response: TokenResponseTimes & { access_token: string; token_type?: string },
+  requestedAt: number,
+): AccessTokenEntity {
+  const at = Math.floor(requestedAt / 1000);
+  const expiresOn = at + response.expires_in;
+  const entity: AccessTokenEntity = {
+    home_account_id: query.homeAccountId,
+    environment: query.environment,
+    credential_type: 'AccessToken',
+    client_id: query.clientId,
+    realm: query.realm,
+    target: query.target,
+    secret: response.access_token,
+    cached_at: String(at),
+    expires_on: String(expiresOn),
+    extended_expires_on: String(at + Math.max(response.expires_in, response.ext_expires_in ?? 0)),
+    token_type: response.token_type?.toLowerCase() === 'bearer' || !response.token_type ? 'Bearer' : response.token_type,
+  };
+  if (response.refresh_in !== undefined && response.refresh_in > 0 && response.refresh_in < response.expires_in) {
+    entity.refresh_on = String(at + response.refresh_in);
+  }
+  return entity;
+}

@@ -1,0 +1,91 @@
+/**
+ * Turns the deployment's settings (env vars / secrets, all strings) into a typed client configuration,
+ * once. Each problem names the setting and never echoes its value.
+ */
+import { ClientConfigurationError } from './errors.ts';
+import { deriveSealingKey } from './cache/seal.ts';
+import { parseAuthority, type AuthorityType } from './oauth/authority.ts';
+import { importCertificateKey, parseThumbprint, type AssertionAlgorithm, type ClientCredential } from './oauth/client-auth.ts';
+import type { ConfidentialClientConfig } from './confidential-client.ts';
+
+export type Settings = Record<string, unknown>;
+
+export interface ParsedClientSettings {
+  client: ConfidentialClientConfig;
+  sealingKey: CryptoKey;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_RETRY_DELAY_MS = 1_000;
+
+export function requireSetting(settings: Settings, name: string): string {
+  const value = settings[name];
+  if (typeof value !== 'string' || value.trim() === '') throw new ClientConfigurationError(name, 'is missing');
+  return value.trim();
+}
+
+export function optionalSetting(settings: Settings, name: string): string | undefined {
+  const value = settings[name];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new ClientConfigurationError(name, 'must be a string');
+  return value.trim();
+}
+
+function integerSetting(settings: Settings, name: string, fallback: number, min: number, max: number): number {
+  const raw = optionalSetting(settings, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ClientConfigurationError(name, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/**
+ * @throws ClientConfigurationError for the first missing or invalid setting.
+ */
+export async function parseClientSettings(settings: Settings): Promise<ParsedClientSettings> {
+  const typeSetting = optionalSetting(settings, 'AUTHORITY_TYPE');
+  if (typeSetting !== undefined && typeSetting !== 'entra' && typeSetting !== 'oidc') {
+    throw new ClientConfigurationError('AUTHORITY_TYPE', 'must be "entra" or "oidc"');
+  }
+  const authority = parseAuthority(requireSetting(settings, 'AUTHORITY'), typeSetting as AuthorityType | undefined);
+  const clientId = requireSetting(settings, 'CLIENT_ID');
+  const credential = await parseCredential(settings);
+  const sealingKey = await deriveSealingKey(requireSetting(settings, 'TOKEN_CACHE_KEY'));
+  return {
+    client: {
+      authority,
+      clientId,
+      credential,
+      timeoutMs: integerSetting(settings, 'PROVIDER_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, 100, 60_000),
+      retryDelayMs: integerSetting(settings, 'PROVIDER_RETRY_DELAY_MS', DEFAULT_RETRY_DELAY_MS, 0, 10_000),
+    },
+    sealingKey,
+  };
+}
+
+async function parseCredential(settings: Settings): Promise<ClientCredential> {
+  const secret = optionalSetting(settings, 'CLIENT_SECRET');
+  const certificate = optionalSetting(settings, 'CLIENT_CERTIFICATE');
+  if (secret && certificate) {
+    throw new ClientConfigurationError('CLIENT_SECRET', 'and CLIENT_CERTIFICATE are both set; set exactly one');
+  }
+  if (certificate) {
+    const algorithm = optionalSetting(settings, 'CLIENT_CERTIFICATE_ALGORITHM') ?? 'PS256';
+    if (algorithm !== 'PS256' && algorithm !== 'RS256') {
+      throw new ClientConfigurationError('CLIENT_CERTIFICATE_ALGORITHM', 'must be PS256 or RS256');
+    }
+    return {
+      kind: 'certificate',
+      privateKey: await importCertificateKey(certificate, algorithm as AssertionAlgorithm),
+      thumbprint: parseThumbprint(requireSetting(settings, 'CLIENT_CERTIFICATE_THUMBPRINT')),
+    };
+  }
+  if (secret) {
+    const method = optionalSetting(settings, 'CLIENT_SECRET_METHOD') ?? 'basic';
+    if (method !== 'basic' && method !== 'post') throw new ClientConfigurationError('CLIENT_SECRET_METHOD', 'must be basic or post');
+    return { kind: 'secret', secret, method };
+  }
+  throw new ClientConfigurationError('CLIENT_SECRET', 'is missing (set CLIENT_SECRET, or CLIENT_CERTIFICATE and CLIENT_CERTIFICATE_THUMBPRINT)');
+}

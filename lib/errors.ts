@@ -1,0 +1,110 @@
+/**
+ * Typed errors, named and shaped as MSAL's (`errorCode` → `error`, `errorMessage` → `error_description`).
+ * lib decides *what* went wrong; `functions/errors.ts` alone decides the HTTP status.
+ */
+
+export interface ProviderErrorFields {
+  error: string;
+  error_description?: string;
+  error_codes?: number[];
+  suberror?: string;
+  claims?: string;
+  correlation_id?: string;
+  trace_id?: string;
+  timestamp?: string;
+}
+
+export abstract class AuthError extends Error {
+  abstract readonly kind: 'configuration' | 'caller' | 'server' | 'network';
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  correlationId: string | undefined;
+
+  constructor(errorCode: string, errorMessage: string, correlationId?: string) {
+    super(`${errorCode}: ${errorMessage}`);
+    this.name = new.target.name;
+    this.errorCode = errorCode;
+    this.errorMessage = errorMessage;
+    this.correlationId = correlationId;
+  }
+}
+
+/** Our own deployment is wrong (missing/invalid setting). Names the setting, never its value. */
+export class ClientConfigurationError extends AuthError {
+  readonly kind = 'configuration' as const;
+  readonly setting: string;
+  constructor(setting: string, problem: string) {
+    super('server_misconfigured', `${setting} ${problem}`);
+    this.setting = setting;
+  }
+}
+
+export type CallerErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_scope'
+  | 'request_too_large'
+  | 'method_not_allowed'
+  | 'not_found';
+
+/** The caller of our endpoint made a mistake; nothing was sent to the provider. */
+export class CallerError extends AuthError {
+  readonly kind = 'caller' as const;
+  constructor(errorCode: CallerErrorCode, errorMessage: string) {
+    super(errorCode, errorMessage);
+  }
+}
+
+/** The identity provider answered with an OAuth error (MSAL's ServerError). */
+export class ServerError extends AuthError {
+  readonly kind = 'server' as const;
+  readonly errorCodes: number[] | undefined;
+  readonly subError: string | undefined;
+  readonly claims: string | undefined;
+  readonly traceId: string | undefined;
+
+  /** HTTP status the provider answered with. */
+  readonly providerStatus: number;
+  /** Seconds until the provider accepts this request again (429/503 `Retry-After`). */
+  readonly retryAfter: number | undefined;
+
+  constructor(fields: ProviderErrorFields, providerStatus: number, retryAfter?: number) {
+    super(fields.error, fields.error_description ?? fields.error, fields.correlation_id);
+    this.providerStatus = providerStatus;
+    this.retryAfter = retryAfter;
+    this.errorCodes = fields.error_codes;
+    this.subError = fields.suberror;
+    this.claims = fields.claims;
+    this.traceId = fields.trace_id;
+  }
+}
+
+/**
+ * A request blocked locally because the provider throttled an identical one (MSAL's throttling cache):
+ * it replays the provider's error without calling it again.
+ */
+export class ThrottlingError extends ServerError {
+  constructor(original: ProviderErrorFields, providerStatus: number, retryAfter: number) {
+    super(
+      {
+        ...original,
+        error_description: `Request throttled by the identity provider; retry after ${retryAfter} s. ${original.error_description ?? ''}`.trim(),
+      },
+      providerStatus,
+      retryAfter,
+    );
+  }
+}
+
+/** The user must sign in again (MSAL's InteractionRequiredAuthError). */
+export class InteractionRequiredError extends ServerError {}
+
+export type NetworkErrorCode = 'network_error' | 'request_timeout' | 'invalid_provider_response';
+
+/** The provider could not be reached, timed out, or answered something that is not a valid token response. */
+export class NetworkError extends AuthError {
+  readonly kind = 'network' as const;
+  constructor(errorCode: NetworkErrorCode, errorMessage: string, correlationId?: string) {
+    super(errorCode, errorMessage, correlationId);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * `npm start`: the local identity provider on 127.0.0.1:9090 and the Worker under `wrangler dev` on
+ * http://localhost:8787, wired together by a generated .dev.vars. Prints a curl that gets a token.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertNode22, bin, root, run } from './toolchain.mjs';
+import { startIdp } from '../test/idp/server.mjs';
+
+assertNode22();
+const idpPort = Number(process.env.IDP_PORT ?? 9090);
+const workerPort = Number(process.env.PORT ?? 8787);
+
+const idp = await startIdp({ port: idpPort });
+const callerKey = randomBytes(24).toString('base64url');
+const callers = {
+  local: { key_sha256: createHash('sha256').update(callerKey).digest('hex'), scopes: ['api://downstream/.default', 'api://other/.default'] },
+};
+const vars = {
+  AUTHORITY: idp.authority(),
+  CLIENT_ID: idp.clients.webApp.clientId,
+  CLIENT_SECRET: idp.clients.webApp.clientSecret,
+  TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
+  CALLERS: JSON.stringify(callers),
+};
+// Single quotes keep the JSON intact in wrangler's dotenv parser.
+writeFileSync(join(root, '.dev.vars'), Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+
+console.log(`
+Local identity provider: ${idp.authority()}  (users: ${idp.users.map((u) => `${u.username} / ${u.password}`).join(', ')})
+Worker: http://localhost:${workerPort}
+
+Get an app token:
+  curl -s -X POST http://localhost:${workerPort}/token/client \\
+    -H 'Authorization: Bearer ${callerKey}' \\
+    -H 'Content-Type: application/json' \\
+    -d '{"scopes":["api://downstream/.default"]}'
+`);
+
+const stop = async () => {
+  await idp.close();
+  process.exit(0);
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+
+const { code } = await run(join(bin, 'wrangler'), [
+  'dev',
+  '--ip', '127.0.0.1',
+  '--port', String(workerPort),
+  '--show-interactive-dev-session=false',
+  '--log-level', process.env.WRANGLER_LOG_LEVEL ?? 'info',
+]);
+await idp.close();
+process.exit(code);

@@ -1,0 +1,49 @@
+/**
+ * `npm test`: type-check, the Workers suite inside workerd (vitest + @cloudflare/vitest-plugin, with the
+ * local identity provider), and the lib suite under Deno. Ends with one plain `N passed, N failed` line
+ * summing both runtimes, because CI reads neither vitest's nor deno's summary.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertNode22, bin, cacheDir, denoBinary, run } from './toolchain.mjs';
+
+assertNode22();
+console.log(`node ${process.version} (${process.execPath})`);
+
+let passed = 0;
+let failed = 0;
+
+const typecheck = await run(join(bin, 'tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+const typecheckLib = await run(join(bin, 'tsc'), ['-p', 'lib/tsconfig.json', '--noEmit']);
+if (typecheck.code !== 0 || typecheckLib.code !== 0) {
+  console.error('type-check failed');
+  failed += 1;
+}
+
+const vitestReport = join(cacheDir, 'vitest-report.json');
+const vitest = await run(join(bin, 'vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`]);
+try {
+  const report = JSON.parse(readFileSync(vitestReport, 'utf8'));
+  passed += report.numPassedTests;
+  failed += report.numFailedTests;
+  if (vitest.code !== 0 && report.numFailedTests === 0) failed += 1; // suite-level failure (setup, import)
+  console.log(`workerd (vitest): ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+} catch {
+  console.error('vitest produced no report');
+  failed += 1;
+}
+
+const deno = await run(denoBinary(), ['test', '--allow-env', '--allow-read', '--allow-net=127.0.0.1', 'test/lib'], { capture: true });
+const summary = /(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(deno.output);
+if (summary) {
+  passed += Number(summary[2]);
+  failed += Number(summary[3]);
+  console.log(`deno: ${summary[2]} passed, ${summary[3]} failed`);
+}
+if (!summary || (deno.code !== 0 && Number(summary[3]) === 0)) {
+  console.error('deno test did not complete');
+  failed += 1;
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -1,0 +1,36 @@
+/**
+ * Starts the local identity provider (Node) before the Workers tests and hands its coordinates to
+ * them through vitest's provide/inject: the tests run inside workerd and reach it over loopback.
+ */
+import type { TestProject } from 'vitest/node';
+// @ts-expect-error plain JS module without types
+import { startIdp } from './idp/server.mjs';
+
+export interface IdpInfo {
+  origin: string;
+  authority: string;
+  authoritySecondary: string;
+  tenants: { primary: string; secondary: string };
+  webApp: { clientId: string; clientSecret: string };
+  webAppCert: { clientId: string; privateKeyPem: string; thumbprintSha256Hex: string };
+}
+
+export default async function setup(project: TestProject) {
+  const idp = await startIdp({ port: 0 });
+  const info: IdpInfo = {
+    origin: idp.origin,
+    authority: idp.authority(),
+    authoritySecondary: idp.authority(idp.tenants.secondary),
+    tenants: idp.tenants,
+    webApp: { clientId: idp.clients.webApp.clientId, clientSecret: idp.clients.webApp.clientSecret },
+    webAppCert: {
+      clientId: idp.clients.webAppCert.clientId,
+      privateKeyPem: idp.clients.webAppCert.privateKeyPem,
+      thumbprintSha256Hex: idp.clients.webAppCert.thumbprintSha256Hex,
+    },
+  };
+  project.provide('idp', info);
+  return async () => {
+    await idp.close();
+  };
+}

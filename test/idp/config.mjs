@@ -1,0 +1,108 @@
+// Static directory data for the local Entra-like IdP: tenants, users, app
+// registrations, resources (APIs) and app-role assignments.
+//
+// Everything here is deterministic so tests can hard-code ids if they want to;
+// only secrets that protect nothing (they are test fixtures) live here.
+
+/** Two fixed tenant ids. `common`/`organizations` alias the primary tenant. */
+export const TENANTS = Object.freeze({
+  primary: '8d3f2b1e-5c4a-4e7b-9a61-0f2d3c4b5a69',
+  secondary: '2f7c9e40-1b3d-4a5e-8c6f-7d9e0a1b2c3d',
+});
+
+/** Tenant path segments that Entra treats as multi-tenant aliases. */
+export const TENANT_ALIASES = Object.freeze(['common', 'organizations']);
+
+/** Users exist in both tenants with the same object id (keeps tests simple). */
+export const USERS = Object.freeze([
+  Object.freeze({
+    username: 'alice@contoso.test',
+    password: 'alice-password',
+    oid: '4b1c6a52-7e3f-4d28-9f0a-1c2d3e4f5a61',
+    name: 'Alice',
+  }),
+  Object.freeze({
+    username: 'bob@contoso.test',
+    password: 'bob-password',
+    oid: '9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4',
+    name: 'Bob',
+  }),
+]);
+
+export const findUserByOid = (oid) => USERS.find((u) => u.oid === oid);
+export const findUserByUsername = (username) =>
+  USERS.find((u) => u.username.toLowerCase() === String(username ?? '').trim().toLowerCase());
+
+/**
+ * Resources (Entra "API" app registrations). Delegated scopes are the names
+ * after the resource prefix; app roles are what client-credentials tokens carry.
+ */
+export const RESOURCES = Object.freeze({
+  'api://downstream': { scopes: ['read', 'write'], appRoles: ['Data.Read.All'] },
+  'api://middle-tier': { scopes: ['access_as_user'], appRoles: [] },
+  'api://other': { scopes: ['read'], appRoles: ['Other.Read.All'] },
+});
+
+/**
+ * App-role assignments (client id → resource → roles), i.e. admin-consented
+ * application permissions. A client without an assignment still gets an app
+ * token for a known resource, just without a `roles` claim (as in Entra).
+ */
+export const APP_ROLE_ASSIGNMENTS = Object.freeze({
+  'web-app': { 'api://downstream': ['Data.Read.All'], 'api://other': ['Other.Read.All'] },
+  'web-app-cert': { 'api://downstream': ['Data.Read.All'] },
+  'middle-tier': { 'api://downstream': ['Data.Read.All'] },
+});
+
+/**
+ * Per-client service-principal object ids: app tokens carry these as
+ * `oid`/`sub`, like Entra does for the enterprise-application object.
+ */
+export const SERVICE_PRINCIPAL_OIDS = Object.freeze({
+  'web-app': 'a1a1a1a1-0000-4000-8000-000000000001',
+  'web-app-cert': 'a1a1a1a1-0000-4000-8000-000000000002',
+  'middle-tier': 'a1a1a1a1-0000-4000-8000-000000000003',
+  'public-client': 'a1a1a1a1-0000-4000-8000-000000000004',
+});
+
+export const CLIENT_IDS = Object.freeze({
+  webApp: 'web-app',
+  webAppCert: 'web-app-cert',
+  middleTier: 'middle-tier',
+  publicClient: 'public-client',
+});
+
+export const CLIENT_SECRETS = Object.freeze({
+  webApp: 'web-app-secret-~Q8r.Zk2',
+  middleTier: 'middle-tier-secret-~T5v.Xb7',
+});
+
+export const DEFAULT_REDIRECT_URIS = Object.freeze([
+  'http://localhost:8787/auth/callback',
+  'http://127.0.0.1:8787/auth/callback',
+]);
+
+export const DEFAULT_POST_LOGOUT_REDIRECT_URIS = Object.freeze([
+  'http://localhost:8787/',
+  'http://127.0.0.1:8787/',
+]);
+
+/** Defaults that `reset()` restores. */
+export const DEFAULTS = Object.freeze({
+  accessTokenTtl: 3600,
+  deviceCodeInterval: 5,
+  slowDelayMs: 15000,
+});
+
+/**
+ * Split an MSAL-style scope (`api://downstream/read`) into resource and
+ * scope name. Returns undefined for bare scopes (`openid`, `User.Read`).
+ */
+export function splitScope(scope) {
+  const i = scope.lastIndexOf('/');
+  // Require a scheme so `foo/bar` is not treated as a resource-qualified scope.
+  if (i <= 0 || !/^[a-z][a-z0-9+.-]*:\/\//i.test(scope)) return undefined;
+  const resource = scope.slice(0, i);
+  if (resource.endsWith(':/')) return undefined; // e.g. "api://" alone
+  return { resource, name: scope.slice(i + 1) };
+}

@@ -1,0 +1,95 @@
+// Mutable per-IdP test state: request counters, queued faults, token lifetimes.
+// One instance per startIdp() so parallel IdPs in one process don't interfere.
+
+import { DEFAULTS } from './config.mjs';
+
+export const FAULT_KINDS = new Set(['429', '500', '503', 'slow', 'nonjson', 'invalid_json']);
+
+export class TestControls {
+  constructor() {
+    this.reset();
+  }
+
+  reset() {
+    /** @type {Record<string, number>} */
+    this.countsByEndpoint = {};
+    /** @type {Array<Required<Pick<Fault,'endpoint'|'kind'|'times'>> & Fault>} */
+    this.faults = [];
+    this.accessTokenTtl = DEFAULTS.accessTokenTtl;
+    /** @type {number | undefined} */
+    this.refreshIn = undefined;
+    this.deviceCodeInterval = DEFAULTS.deviceCodeInterval;
+  }
+
+  /** @param {string[]} keys e.g. ['token', 'token:client_credentials'] */
+  count(keys) {
+    for (const key of keys) this.countsByEndpoint[key] = (this.countsByEndpoint[key] ?? 0) + 1;
+  }
+
+  counts() {
+    return { ...this.countsByEndpoint };
+  }
+
+  /**
+   * @typedef {object} Fault
+   * @property {string} endpoint  'token' | 'token:<grant>' | 'discovery' | 'keys' | 'authorize' | 'devicecode' | 'logout' | ...
+   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'} kind
+   * @property {number} [times]       default 1
+   * @property {number} [retryAfter]  seconds, Retry-After on 429/503 (and 500 if given)
+   * @property {number} [delayMs]     for 'slow', default 15000
+   * @property {string} [clientId]    only requests from this client
+   * @param {Fault} fault
+   */
+  addFault(fault) {
+    if (!fault || typeof fault.endpoint !== 'string') throw new TypeError('fault.endpoint (string) is required');
+    const kind = String(fault.kind);
+    if (!FAULT_KINDS.has(kind)) throw new TypeError(`fault.kind must be one of ${[...FAULT_KINDS].join(', ')}`);
+    const times = fault.times ?? 1;
+    if (!Number.isInteger(times) || times < 1) throw new TypeError('fault.times must be a positive integer');
+    this.faults.push({
+      ...fault,
+      kind,
+      times,
+      delayMs: fault.delayMs ?? DEFAULTS.slowDelayMs,
+    });
+  }
+
+  /**
+   * Take (and consume one use of) the first queued fault matching a request.
+   * @param {string[]} endpointKeys keys the request counts under
+   * @param {string | undefined} clientId
+   */
+  takeFault(endpointKeys, clientId) {
+    const i = this.faults.findIndex((f) =>
+      endpointKeys.includes(f.endpoint) && (f.clientId === undefined || f.clientId === clientId));
+    if (i === -1) return undefined;
+    const fault = this.faults[i];
+    fault.times -= 1;
+    if (fault.times <= 0) this.faults.splice(i, 1);
+    return fault;
+  }
+
+  /** @param {{ accessTokenTtl?: number, refreshIn?: number | null }} opts */
+  setTokenLifetime({ accessTokenTtl, refreshIn } = {}) {
+    if (accessTokenTtl !== undefined) {
+      if (!Number.isInteger(accessTokenTtl) || accessTokenTtl < 1) throw new TypeError('accessTokenTtl must be a positive integer');
+      this.accessTokenTtl = accessTokenTtl;
+    }
+    if (refreshIn !== undefined) {
+      if (refreshIn !== null && (!Number.isInteger(refreshIn) || refreshIn < 0)) throw new TypeError('refreshIn must be a non-negative integer or null');
+      this.refreshIn = refreshIn ?? undefined;
+    }
+  }
+
+  /** @param {number} seconds RFC 8628 polling interval advertised by /devicecode */
+  setDeviceCodeInterval(seconds) {
+    if (!Number.isInteger(seconds) || seconds < 0) throw new TypeError('interval must be a non-negative integer');
+    this.deviceCodeInterval = seconds;
+  }
+
+  /** refresh_in rule: explicit value wins; else Entra's half-life hint for long-lived tokens. */
+  refreshInFor(expiresIn) {
+    if (this.refreshIn !== undefined) return this.refreshIn;
+    return expiresIn >= 7200 ? Math.floor(expiresIn / 2) : undefined;
+  }
+}

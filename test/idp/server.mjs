@@ -1,0 +1,438 @@
+// Local Entra-v2-shaped identity provider for tests.
+//
+// A raw node:http(s) server sits in front of one oidc-provider per tenant.
+// The raw layer (not Koa) does everything that depends on the URL or the body
+// before oidc-provider sees it: tenant routing and `common` aliasing, request
+// counting, fault injection, Entra→oidc-provider parameter rewrites, and the
+// test control API. Rewriting URLs inside Koa would break oidc-provider's
+// mount-path detection (see /work/shared/docs/local-idp-notes.md §1).
+
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import {
+  CLIENT_IDS, CLIENT_SECRETS, DEFAULT_REDIRECT_URIS, RESOURCES, TENANTS, TENANT_ALIASES, USERS,
+  findUserByUsername,
+} from './config.mjs';
+import { entraErrorBody } from './entra-errors.mjs';
+import { TestControls } from './faults.mjs';
+import { createTenantProvider } from './provider.mjs';
+import {
+  certificateThumbprints, clientJwkFromCertificate, generateClientCertificate, generateTlsCertificate,
+} from './tls.mjs';
+
+export { TENANTS, USERS, RESOURCES } from './config.mjs';
+
+const DEVICE_CODE_URN = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/**
+ * Counted endpoints: path after `/{tenant}` → [count key, path inside the provider].
+ * Paths not listed are passed through uncounted (interaction pages, resume, ...).
+ */
+const ENDPOINTS = new Map([
+  ['/v2.0/.well-known/openid-configuration', ['discovery', '/.well-known/openid-configuration']],
+  ['/.well-known/openid-configuration', ['discovery', '/.well-known/openid-configuration']],
+  ['/discovery/v2.0/keys', ['keys']],
+  ['/oauth2/v2.0/token', ['token']],
+  ['/oauth2/v2.0/authorize', ['authorize']],
+  ['/oauth2/v2.0/devicecode', ['devicecode']],
+  ['/oauth2/v2.0/logout', ['logout']],
+  ['/oauth2/v2.0/introspect', ['introspect']],
+  ['/oauth2/v2.0/revoke', ['revoke']],
+  ['/oidc/userinfo', ['userinfo']],
+]);
+
+/** Count key suffix for a grant: `token:client_credentials`, `token:device_code`, `token:jwt-bearer`. */
+const grantKey = (grantType) => `token:${String(grantType).replace(/^urn:ietf:params:oauth:grant-type:/, '')}`;
+
+/**
+ * @typedef {object} Idp
+ * @property {string} origin
+ * @property {{ primary: string, secondary: string }} tenants
+ * @property {(tenant?: string) => string} authority
+ * @property {(tenant?: string) => string} issuer
+ * @property {object} clients
+ * @property {typeof USERS} users
+ * @property {object} controls
+ * @property {string} [tlsCertificatePath]
+ * @property {string} [tlsCertificatePem]
+ * @property {() => object} summary
+ * @property {() => Promise<void>} close
+ */
+
+/**
+ * Start the IdP on 127.0.0.1.
+ * @param {object} [options]
+ * @param {number} [options.port=0]
+ * @param {boolean} [options.https=false]  self-signed cert (SAN IP:127.0.0.1, DNS:localhost)
+ * @param {{ privateKeyPem: string, certificatePem: string }} [options.clientCertificate]  for web-app-cert
+ * @param {string[]} [options.redirectUris]  extra redirect URIs for every client
+ * @param {number} [options.deviceCodeInterval]  default polling interval advertised by /devicecode (5)
+ * @returns {Promise<Idp>}
+ */
+export async function startIdp(options = {}) {
+  const { port = 0, https: useHttps = false, redirectUris = [] } = options;
+  const tempDir = await mkdtemp(join(tmpdir(), 'edge-idp-'));
+  const shutdown = new AbortController();
+  /** @type {http.Server | undefined} */
+  let server;
+
+  try {
+    const tls = useHttps ? await generateTlsCertificate(tempDir) : undefined;
+    const clientCert = await resolveClientCertificate(tempDir, options.clientCertificate);
+    const thumbprints = certificateThumbprints(clientCert.certificatePem);
+
+    // One signing key for all tenants: Entra shares its keys across tenants,
+    // so a token from any tenant validates against /common's JWKS.
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: `idp-${randomUUID().slice(0, 8)}`, use: 'sig', alg: 'RS256' };
+
+    const controls = new TestControls();
+    const applyDefaults = () => {
+      if (options.deviceCodeInterval !== undefined) controls.setDeviceCodeInterval(options.deviceCodeInterval);
+    };
+    applyDefaults();
+
+    // Public control surface (also served over HTTP under /_control/).
+    const controlsApi = {
+      counts: () => controls.counts(),
+      reset: () => {
+        controls.reset();
+        applyDefaults();
+      },
+      fault: (fault) => controls.addFault(fault),
+      setTokenLifetime: (opts) => controls.setTokenLifetime(opts),
+      setDeviceCodeInterval: (seconds) => controls.setDeviceCodeInterval(seconds),
+    };
+    /** @type {() => object} */
+    let summary = () => ({});
+
+    /** @type {Map<string, (req: any, res: any) => void>} tenant id → oidc-provider callback */
+    const tenantHandlers = new Map();
+    let origin = '';
+
+    const handler = (req, res) => {
+      handle(req, res).catch((err) => {
+        console.error('[idp] unhandled error', err);
+        if (!res.headersSent) sendJson(res, 500, { error: 'server_error', error_description: String(err?.message ?? err) });
+        else res.destroy();
+      });
+    };
+
+    async function handle(req, res) {
+      const url = new URL(req.url, origin);
+      if (url.pathname.startsWith('/_control/')) return handleControl(req, res, url);
+      if (url.pathname === '/error') {
+        return sendText(res, 200, 'text/plain', `AADSTS${url.searchParams.get('code') ?? ''}: see the IdP log / error_description.`);
+      }
+
+      const match = /^\/([^/]+)(\/.*)?$/.exec(url.pathname);
+      const segment = match?.[1] ?? '';
+      const rest = match?.[2] ?? '/';
+      const alias = TENANT_ALIASES.find((a) => a === segment.toLowerCase());
+      const tenantId = alias ? TENANTS.primary : [...tenantHandlers.keys()].find((t) => t === segment.toLowerCase());
+
+      const correlationId = headerValue(req, 'client-request-id');
+      req.entra = { traceId: randomUUID(), correlationId: correlationId ?? randomUUID(), alias };
+      res.setHeader('x-ms-request-id', req.entra.traceId);
+      if (correlationId) res.setHeader('client-request-id', correlationId);
+
+      const [endpoint, providerPath = rest] = ENDPOINTS.get(rest) ?? [];
+
+      // Buffer the body once: we need it for per-grant counts, client-scoped
+      // faults and Entra→oidc-provider rewrites. oidc-provider accepts an
+      // already-read body via req.body.
+      let form;
+      if (req.method === 'POST') {
+        const raw = await readBody(req);
+        req.body = raw;
+        if (isForm(req)) form = new URLSearchParams(raw);
+      }
+
+      const countKeys = endpoint ? [endpoint] : [];
+      if (endpoint === 'token' && form?.get('grant_type')) countKeys.push(grantKey(form.get('grant_type')));
+      controls.count(countKeys);
+
+      if (!tenantId) {
+        return sendEntraError(res, req, 400, {
+          error: 'invalid_tenant',
+          message: `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+        });
+      }
+
+      const fault = countKeys.length ? controls.takeFault(countKeys, clientIdOf(req, url, form)) : undefined;
+      if (fault) {
+        const handled = await applyFault(fault, req, res);
+        if (handled) return;
+        if (res.destroyed || shutdown.signal.aborted) return; // client went away during 'slow'
+      }
+
+      let search = url.search;
+      if (endpoint === 'authorize' && req.method === 'GET') search = rewriteAuthorizeQuery(url.searchParams);
+      if (form && endpoint === 'token' && form.get('grant_type') === 'device_code') {
+        // MSAL polls with Entra's short grant name.
+        form.set('grant_type', DEVICE_CODE_URN);
+        setBody(req, form.toString());
+      }
+      if (form && req.method === 'POST' && /^\/interaction\/[^/]+$/.test(rest) && form.get('prompt') === 'login') {
+        // devInteractions accepts any login; check the directory and log in by oid.
+        const user = findUserByUsername(form.get('login'));
+        if (!user || user.password !== form.get('password')) {
+          return sendText(res, 401, 'text/html; charset=utf-8', '<!DOCTYPE html><html><body><h1>Sign-in failed</h1><p id="error">AADSTS50126: Error validating credentials due to invalid username or password.</p></body></html>');
+        }
+        form.set('login', user.oid);
+        setBody(req, form.toString());
+      }
+
+      // Mount the provider at /{segment}: oidc-provider derives its mount path
+      // from originalUrl minus url, so every URL it emits (discovery,
+      // interaction redirects, cookies) stays under the tenant segment.
+      req.url = providerPath + search;
+      req.originalUrl = `/${segment}${req.url}`;
+      tenantHandlers.get(tenantId)(req, res);
+    }
+
+    /** @returns {Promise<boolean>} true if the fault produced the response */
+    async function applyFault(fault, req, res) {
+      const retryHeaders = fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+      switch (fault.kind) {
+        case 'slow':
+          await abortableSleep(fault.delayMs, res);
+          return false;
+        case '429':
+          sendEntraError(res, req, 429, {
+            error: 'temporarily_unavailable', code: 90055,
+            message: 'TenantThrottlingError: There are too many incoming requests. This exception is thrown for blocked tenants.',
+          }, retryHeaders);
+          return true;
+        case '500':
+          sendEntraError(res, req, 500, { error: 'server_error', code: 50000 }, retryHeaders);
+          return true;
+        case '503':
+          sendEntraError(res, req, 503, {
+            error: 'temporarily_unavailable', code: 90033,
+            message: 'A transient error has occurred. Please try again.',
+          }, retryHeaders);
+          return true;
+        case 'nonjson':
+          sendText(res, 200, 'text/html; charset=utf-8', '<html>oops</html>');
+          return true;
+        case 'invalid_json':
+          sendText(res, 200, 'application/json; charset=utf-8', '{"token_type":"Bearer","expires_in":3599,"access_tok');
+          return true;
+        default:
+          return false;
+      }
+    }
+
+    async function abortableSleep(ms, res) {
+      const gone = new AbortController();
+      const onClose = () => gone.abort();
+      res.on('close', onClose);
+      try {
+        await sleep(ms, undefined, { signal: AbortSignal.any([gone.signal, shutdown.signal]) });
+      } catch {
+        // aborted: caller checks res.destroyed / shutdown
+      } finally {
+        res.off('close', onClose);
+      }
+    }
+
+    function sendEntraError(res, req, status, { error, code, message }, headers = {}) {
+      const body = entraErrorBody({
+        origin, error, code, message, traceId: req.entra?.traceId, correlationId: req.entra?.correlationId,
+      });
+      sendJson(res, status, body, headers);
+    }
+
+    async function handleControl(req, res, url) {
+      const route = `${req.method} ${url.pathname}`;
+      try {
+        const body = req.method === 'POST' ? parseJson(await readBody(req)) : undefined;
+        switch (route) {
+          case 'GET /_control/counts': return sendJson(res, 200, controls.counts());
+          case 'POST /_control/reset': controlsApi.reset(); return sendJson(res, 200, { ok: true });
+          case 'POST /_control/fault': controlsApi.fault(body); return sendJson(res, 200, { ok: true, queued: controls.faults.length });
+          case 'POST /_control/token-lifetime':
+            controlsApi.setTokenLifetime(body);
+            return sendJson(res, 200, { ok: true, accessTokenTtl: controls.accessTokenTtl, refreshIn: controls.refreshIn ?? null });
+          case 'POST /_control/device-interval':
+            controlsApi.setDeviceCodeInterval(body?.interval);
+            return sendJson(res, 200, { ok: true, interval: controls.deviceCodeInterval });
+          case 'GET /_control/info': return sendJson(res, 200, summary());
+          default: return sendJson(res, 404, { error: 'not_found', error_description: `no control route ${route}` });
+        }
+      } catch (err) {
+        return sendJson(res, 400, { error: 'invalid_request', error_description: String(err?.message ?? err) });
+      }
+    }
+
+    server = useHttps
+      ? https.createServer({ key: tls.privateKeyPem, cert: tls.certificatePem }, handler)
+      : http.createServer(handler);
+    // MSAL reuses sockets; Node's 5 s default kills idle ones under a blocked
+    // client event loop and the next request fails with "fetch failed".
+    server.keepAliveTimeout = 120_000;
+    server.headersTimeout = 121_000;
+
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    origin = `${useHttps ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
+
+    const cookieKeys = [randomUUID(), randomUUID()];
+    const allRedirectUris = [...new Set([...DEFAULT_REDIRECT_URIS, ...redirectUris])];
+    const certJwk = clientJwkFromCertificate(clientCert.certificatePem);
+    for (const tenantId of Object.values(TENANTS)) {
+      const provider = createTenantProvider({
+        origin, tenantId, signingJwk, certJwk, redirectUris: allRedirectUris, cookieKeys, controls,
+      });
+      tenantHandlers.set(tenantId, provider.callback());
+    }
+
+    const clients = {
+      webApp: { clientId: CLIENT_IDS.webApp, clientSecret: CLIENT_SECRETS.webApp },
+      webAppCert: {
+        clientId: CLIENT_IDS.webAppCert,
+        privateKeyPem: clientCert.privateKeyPem,
+        certificatePem: clientCert.certificatePem,
+        privateKeyPath: clientCert.keyPath,
+        certificatePath: clientCert.certPath,
+        thumbprintSha256Hex: thumbprints.sha256Hex,
+        thumbprintSha256B64u: thumbprints.sha256B64u,
+      },
+      middleTier: { clientId: CLIENT_IDS.middleTier, clientSecret: CLIENT_SECRETS.middleTier },
+      publicClient: { clientId: CLIENT_IDS.publicClient },
+    };
+
+    /** @type {Idp} */
+    const idp = {
+      origin,
+      tenants: { ...TENANTS },
+      authority: (tenant = TENANTS.primary) => `${origin}/${tenant}`,
+      issuer: (tenant = TENANTS.primary) => `${origin}/${tenant}/v2.0`,
+      redirectUris: allRedirectUris,
+      clients,
+      users: USERS.map((u) => ({ ...u })),
+      resources: Object.fromEntries(Object.entries(RESOURCES).map(([k, v]) => [k, { scopes: [...v.scopes], appRoles: [...v.appRoles] }])),
+      tlsCertificatePath: tls?.certPath,
+      tlsCertificatePem: tls?.certificatePem,
+      controls: controlsApi,
+      summary: () => summary(),
+      async close() {
+        shutdown.abort();
+        await new Promise((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await rm(tempDir, { recursive: true, force: true });
+      },
+    };
+    summary = () => ({
+      origin,
+      authority: idp.authority(),
+      authorities: { primary: idp.authority(TENANTS.primary), secondary: idp.authority(TENANTS.secondary), common: `${origin}/common` },
+      tenants: idp.tenants,
+      clients,
+      users: idp.users,
+      resources: idp.resources,
+      redirectUris: allRedirectUris,
+      tlsCertificatePath: tls?.certPath ?? null,
+      controlApi: `${origin}/_control`,
+    });
+    return idp;
+  } catch (err) {
+    server?.close();
+    await rm(tempDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function resolveClientCertificate(dir, supplied) {
+  if (!supplied) return generateClientCertificate(dir, CLIENT_IDS.webAppCert);
+  // Write supplied PEMs too, so callers (and the CLI summary) always get paths.
+  const keyPath = join(dir, 'client-key.pem');
+  const certPath = join(dir, 'client-cert.pem');
+  await Promise.all([writeFile(keyPath, supplied.privateKeyPem, { mode: 0o600 }), writeFile(certPath, supplied.certificatePem)]);
+  return { ...supplied, keyPath, certPath };
+}
+
+/**
+ * Entra→oidc-provider /authorize rewrites:
+ * - add prompt=consent when offline_access is asked for, otherwise
+ *   oidc-provider drops it (MSAL never sends prompt=consent);
+ * - drop prompt=select_account (Entra-only; oidc-provider rejects it).
+ */
+function rewriteAuthorizeQuery(params) {
+  const prompt = (params.get('prompt') ?? '').split(' ').filter((p) => p && p !== 'select_account');
+  const scopes = (params.get('scope') ?? '').split(' ');
+  if (scopes.includes('offline_access') && !prompt.includes('none') && !prompt.includes('consent')) prompt.push('consent');
+  if (prompt.length) params.set('prompt', prompt.join(' '));
+  else params.delete('prompt');
+  return params.size ? `?${params}` : '';
+}
+
+/** Client id of a request, wherever the client put it (for client-scoped faults). */
+function clientIdOf(req, url, form) {
+  const fromForm = form?.get('client_id');
+  if (fromForm) return fromForm;
+  const auth = headerValue(req, 'authorization');
+  if (auth?.toLowerCase().startsWith('basic ')) {
+    const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
+    return decodeURIComponent(decoded.slice(0, decoded.indexOf(':')));
+  }
+  const assertion = form?.get('client_assertion');
+  if (assertion) {
+    try {
+      return JSON.parse(Buffer.from(assertion.split('.')[1], 'base64url').toString('utf8')).sub;
+    } catch {
+      return undefined;
+    }
+  }
+  return url.searchParams.get('client_id') ?? undefined;
+}
+
+function headerValue(req, name) {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isForm(req) {
+  return /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '');
+}
+
+function setBody(req, body) {
+  req.body = body;
+  req.headers['content-length'] = String(Buffer.byteLength(body));
+}
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text) {
+  if (!text) return {};
+  return JSON.parse(text);
+}
+
+function sendJson(res, status, body, headers = {}) {
+  sendText(res, status, 'application/json; charset=utf-8', JSON.stringify(body), {
+    'cache-control': 'no-store', pragma: 'no-cache', ...headers,
+  });
+}
+
+function sendText(res, status, contentType, text, headers = {}) {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
