@@ -12,7 +12,7 @@ export default defineConfig({
     }),
   ],
   test: {
-    include: ['test/workers/**/*.test.ts'],
+    include: ['test/workers/**/*.test.ts', 'test/lib/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     // One identity provider serves every file, and tests read its request counters.
     fileParallelism: false,

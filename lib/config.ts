@@ -26,15 +26,15 @@ export function requireSetting(settings: Settings, name: string): string {
 
 export function optionalSetting(settings: Settings, name: string): string | undefined {
   const value = settings[name];
-  if (value === undefined || value === null || value === '') return undefined;
+  if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new ClientConfigurationError(name, 'must be a string');
-  return value.trim();
+  return value.trim() === '' ? undefined : value.trim();
 }
 
 function integerSetting(settings: Settings, name: string, fallback: number, min: number, max: number): number {
   const raw = optionalSetting(settings, name);
   if (raw === undefined) return fallback;
-  const value = Number(raw);
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ClientConfigurationError(name, `must be an integer from ${min} to ${max}`);
   }

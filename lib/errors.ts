@@ -62,6 +62,8 @@ export class ServerError extends AuthError {
   readonly subError: string | undefined;
   readonly claims: string | undefined;
   readonly traceId: string | undefined;
+  /** Everything the provider sent, for replaying the error (throttling). */
+  readonly fields: ProviderErrorFields;
 
   /** HTTP status the provider answered with. */
   readonly providerStatus: number;
@@ -76,6 +78,7 @@ export class ServerError extends AuthError {
     this.subError = fields.suberror;
     this.claims = fields.claims;
     this.traceId = fields.trace_id;
+    this.fields = fields;
   }
 }
 

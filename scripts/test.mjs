@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertNode22, bin, cacheDir, denoBinary, run } from './toolchain.mjs';
+import { startIdp } from '../test/idp/server.mjs';
 
 assertNode22();
 console.log(`node ${process.version} (${process.execPath})`);
@@ -33,8 +34,17 @@ try {
   failed += 1;
 }
 
-const deno = await run(denoBinary(), ['test', '--allow-env', '--allow-read', '--allow-net=127.0.0.1', 'test/lib'], { capture: true });
-const summary = /(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(deno.output);
+// The Deno entry's tests need the identity provider too; it runs here, in Node.
+const idp = await startIdp({ port: 0 });
+const idpInfo = { origin: idp.origin, authority: idp.authority(), webApp: idp.clients.webApp };
+const deno = await run(denoBinary(), ['test', '--allow-env', '--allow-read', '--allow-net=127.0.0.1', 'test/lib', 'test/deno'], {
+  capture: true,
+  env: { IDP_INFO: JSON.stringify(idpInfo) },
+});
+await idp.close();
+// eslint-disable-next-line no-control-regex
+const plain = deno.output.replace(/\x1b\[[0-9;]*m/g, '');
+const summary = /(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/.exec(plain);
 if (summary) {
   passed += Number(summary[2]);
   failed += Number(summary[3]);

@@ -25,7 +25,7 @@ export interface Authority {
 }
 
 const MULTI_TENANT = new Set(['common', 'organizations', 'consumers']);
-const TENANT_SEGMENT = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|common|organizations|consumers|[a-z0-9-]+(?:\.[a-z0-9-]+)+)$/i;
+const TENANT_SEGMENT = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|common|organizations|consumers|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,})$/i;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**

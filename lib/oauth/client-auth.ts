@@ -28,10 +28,10 @@ const IMPORT_PARAMS: Record<AssertionAlgorithm, { name: string; hash: string }> 
  * @throws ClientConfigurationError naming `setting`, never echoing the key.
  */
 export async function importCertificateKey(pem: string, algorithm: AssertionAlgorithm, setting = 'CLIENT_CERTIFICATE'): Promise<CryptoKey> {
-  const match = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s\\n]+)-----END PRIVATE KEY-----/.exec(pem);
+  const match = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s\\rn]+)-----END PRIVATE KEY-----/.exec(pem);
   if (!match) throw new ClientConfigurationError(setting, 'must contain a PKCS#8 PEM private key (BEGIN PRIVATE KEY)');
   // Secrets pasted into env files often carry literal "\n" sequences instead of newlines.
-  const body = match[1]!.replace(/\\n/g, '').replace(/\s+/g, '');
+  const body = match[1]!.replace(/\\r|\\n/g, '').replace(/\s+/g, '');
   const der = fromBase64url(body.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''));
   if (!der) throw new ClientConfigurationError(setting, 'is not valid base64');
   try {

@@ -51,13 +51,7 @@ export class ThrottlingCache {
     this.entries.set(thumbprint, {
       until: now + error.retryAfter * 1000,
       status: error.providerStatus,
-      fields: {
-        error: error.errorCode,
-        error_description: error.errorMessage,
-        error_codes: error.errorCodes,
-        suberror: error.subError,
-        correlation_id: error.correlationId,
-      },
+      fields: error.fields,
     });
   }
 }

@@ -1,0 +1,235 @@
+import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows, test } from './spec.ts';
+import { clearDiscoveryCache, discoveryUrl, parseAuthority, resolveAuthority } from '../../lib/oauth/authority.ts';
+import { ClientConfigurationError, NetworkError, ServerError } from '../../lib/errors.ts';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+
+test('parseAuthority treats a GUID tenant on login.microsoftonline.com as entra', () => {
+  const authority = parseAuthority(`https://login.microsoftonline.com/${TENANT}`);
+  assertEquals(authority, {
+    type: 'entra',
+    url: `https://login.microsoftonline.com/${TENANT}`,
+    environment: 'login.microsoftonline.com',
+    tenant: TENANT,
+    issuer: `https://login.microsoftonline.com/${TENANT}/v2.0`,
+    multiTenant: false,
+    allowInsecure: false,
+  });
+});
+
+test('parseAuthority lower-cases an upper-case GUID tenant', () => {
+  assertEquals(parseAuthority(`https://login.microsoftonline.com/${TENANT.toUpperCase()}`).tenant, TENANT);
+});
+
+test('parseAuthority keeps a non-default port in the environment', () => {
+  const authority = parseAuthority(`https://login.example.test:8443/${TENANT}`);
+  assertEquals(authority.environment, 'login.example.test:8443');
+  assertEquals(authority.issuer, `https://login.example.test:8443/${TENANT}/v2.0`);
+});
+
+test('parseAuthority gives an entra discovery URL under /v2.0', () => {
+  assertEquals(
+    discoveryUrl(parseAuthority(`https://login.microsoftonline.com/${TENANT}`)),
+    `https://login.microsoftonline.com/${TENANT}/v2.0/.well-known/openid-configuration`,
+  );
+});
+
+test('parseAuthority treats a domain tenant as entra', () => {
+  const authority = parseAuthority('https://login.microsoftonline.com/contoso.onmicrosoft.com');
+  assertEquals(authority.type, 'entra');
+  assertEquals(authority.tenant, 'contoso.onmicrosoft.com');
+  assertEquals(authority.multiTenant, false);
+});
+
+test('parseAuthority treats common as multi-tenant with the {tenantid} issuer', () => {
+  const authority = parseAuthority('https://login.microsoftonline.com/common');
+  assertEquals(authority.type, 'entra');
+  assertEquals(authority.multiTenant, true);
+  assertEquals(authority.issuer, 'https://login.microsoftonline.com/{tenantid}/v2.0');
+});
+
+test('parseAuthority treats organizations as multi-tenant with the {tenantid} issuer', () => {
+  const authority = parseAuthority('https://login.microsoftonline.com/Organizations');
+  assertEquals(authority.tenant, 'organizations');
+  assertEquals(authority.multiTenant, true);
+  assertEquals(authority.issuer, 'https://login.microsoftonline.com/{tenantid}/v2.0');
+});
+
+test('parseAuthority treats a path that is not a tenant as a plain OIDC issuer', () => {
+  const authority = parseAuthority('https://idp.example.test/realms/main');
+  assertEquals(authority, {
+    type: 'oidc',
+    url: 'https://idp.example.test/realms/main',
+    environment: 'idp.example.test',
+    tenant: '',
+    issuer: 'https://idp.example.test/realms/main',
+    multiTenant: false,
+    allowInsecure: false,
+  });
+  assertEquals(discoveryUrl(authority), 'https://idp.example.test/realms/main/.well-known/openid-configuration');
+});
+
+test('parseAuthority treats a bare origin as a plain OIDC issuer', () => {
+  const authority = parseAuthority('https://accounts.example.test/');
+  assertEquals(authority.type, 'oidc');
+  assertEquals(authority.issuer, 'https://accounts.example.test');
+  assertEquals(discoveryUrl(authority), 'https://accounts.example.test/.well-known/openid-configuration');
+});
+
+test('parseAuthority honours an explicit oidc type for a tenant-shaped path', () => {
+  const authority = parseAuthority(`https://login.microsoftonline.com/${TENANT}/v2.0`, 'oidc');
+  assertEquals(authority.type, 'oidc');
+  assertEquals(authority.issuer, `https://login.microsoftonline.com/${TENANT}/v2.0`);
+});
+
+test('parseAuthority rejects an explicit entra type for a path that is not a tenant', () => {
+  assertThrows(() => parseAuthority('https://idp.example.test/a/b', 'entra'), ClientConfigurationError);
+});
+
+test('parseAuthority rejects http on a non-loopback host', () => {
+  const error = assertThrows(() => parseAuthority(`http://login.microsoftonline.com/${TENANT}`), ClientConfigurationError);
+  assertStringIncludes(error.message, 'AUTHORITY');
+});
+
+test('parseAuthority accepts http on a loopback host and marks it insecure', () => {
+  for (const host of ['127.0.0.1:9000', 'localhost:9000', '[::1]:9000']) {
+    const authority = parseAuthority(`http://${host}/${TENANT}`);
+    assertEquals(authority.allowInsecure, true, host);
+    assertEquals(authority.environment, host);
+  }
+});
+
+test('parseAuthority rejects a query string', () => {
+  assertThrows(() => parseAuthority(`https://login.microsoftonline.com/${TENANT}?x=1`), ClientConfigurationError);
+});
+
+test('parseAuthority rejects a fragment and credentials', () => {
+  assertThrows(() => parseAuthority(`https://login.microsoftonline.com/${TENANT}#f`), ClientConfigurationError);
+  assertThrows(() => parseAuthority(`https://user:pw@login.microsoftonline.com/${TENANT}`), ClientConfigurationError);
+});
+
+test('parseAuthority rejects a relative URL and another scheme', () => {
+  assertThrows(() => parseAuthority(`/${TENANT}`), ClientConfigurationError);
+  assertThrows(() => parseAuthority(`ftp://login.microsoftonline.com/${TENANT}`), ClientConfigurationError);
+});
+
+test('parseAuthority removes trailing slashes', () => {
+  assertEquals(parseAuthority(`https://login.microsoftonline.com/${TENANT}/`).url, `https://login.microsoftonline.com/${TENANT}`);
+  assertEquals(parseAuthority('https://idp.example.test/realms/main//').url, 'https://idp.example.test/realms/main');
+});
+
+test('parseAuthority names the given setting in its error', () => {
+  const error = assertThrows(() => parseAuthority('nope', undefined, 'OTHER_AUTHORITY'), ClientConfigurationError);
+  assertEquals(error.setting, 'OTHER_AUTHORITY');
+});
+
+// ---- discovery -------------------------------------------------------------------------------------
+
+const ENTRA = parseAuthority(`https://login.microsoftonline.com/${TENANT}`);
+
+function metadataFor(issuer: string, base = ENTRA.url): Record<string, unknown> {
+  return {
+    issuer,
+    token_endpoint: `${base}/oauth2/v2.0/token`,
+    authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+    jwks_uri: `${base}/discovery/v2.0/keys`,
+  };
+}
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+/** A fake fetch answering from `answer`, counting calls; it resolves on a later turn like real I/O. */
+function fakeFetch(answer: (url: string, call: number) => Response | Promise<Response>) {
+  const calls: string[] = [];
+  const fetch = (async (input: RequestInfo | URL) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    calls.push(url);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return answer(url, calls.length);
+  }) as typeof globalThis.fetch;
+  return { fetch, calls };
+}
+
+test('resolveAuthority fetches the discovery document once for concurrent callers', async () => {
+  clearDiscoveryCache();
+  const { fetch, calls } = fakeFetch(() => json(metadataFor(ENTRA.issuer)));
+  const results = await Promise.all(Array.from({ length: 10 }, () => resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 })));
+  assertEquals(calls, [discoveryUrl(ENTRA)]);
+  for (const as of results) assertEquals(as.token_endpoint, `${ENTRA.url}/oauth2/v2.0/token`);
+  clearDiscoveryCache();
+});
+
+test('resolveAuthority reuses discovered metadata for a later caller within a day', async () => {
+  clearDiscoveryCache();
+  const { fetch, calls } = fakeFetch(() => json(metadataFor(ENTRA.issuer)));
+  const t0 = 1_700_000_000_000;
+  await resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }, t0);
+  await resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }, t0 + 60_000);
+  assertEquals(calls.length, 1);
+  await resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }, t0 + 25 * 3600_000);
+  assertEquals(calls.length, 2, 'fetched again after 24 h');
+  clearDiscoveryCache();
+});
+
+test('resolveAuthority does not cache a failure: the next call fetches again', async () => {
+  clearDiscoveryCache();
+  const { fetch, calls } = fakeFetch((_url, call) => (call === 1 ? json({ error: 'temporarily_unavailable' }, 503) : json(metadataFor(ENTRA.issuer))));
+  await assertRejects(() => resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }), ServerError);
+  const as = await resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 });
+  assertEquals(as.issuer, ENTRA.issuer);
+  assertEquals(calls.length, 2);
+  clearDiscoveryCache();
+});
+
+test('resolveAuthority turns an unreachable provider into NetworkError network_error', async () => {
+  clearDiscoveryCache();
+  const fetch = (() => Promise.reject(new TypeError('connection refused'))) as typeof globalThis.fetch;
+  await assertRejects(() => resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }), NetworkError, 'network_error');
+  clearDiscoveryCache();
+});
+
+test('resolveAuthority rejects a discovery document announcing another issuer', async () => {
+  clearDiscoveryCache();
+  const { fetch } = fakeFetch(() => json(metadataFor('https://login.microsoftonline.com/other-tenant/v2.0')));
+  await assertRejects(() => resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }), NetworkError, 'invalid_provider_response');
+  clearDiscoveryCache();
+});
+
+test('resolveAuthority accepts the literal {tenantid} issuer for a multi-tenant authority', async () => {
+  clearDiscoveryCache();
+  const common = parseAuthority('https://login.microsoftonline.com/common');
+  const { fetch, calls } = fakeFetch(() => json(metadataFor('https://login.microsoftonline.com/{tenantid}/v2.0', common.url)));
+  const as = await resolveAuthority(common, { fetch, timeoutMs: 5000 });
+  assertEquals(as.issuer, 'https://login.microsoftonline.com/{tenantid}/v2.0');
+  assertEquals(calls, ['https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration']);
+  clearDiscoveryCache();
+});
+
+test('resolveAuthority rejects a multi-tenant document with a concrete issuer', async () => {
+  clearDiscoveryCache();
+  const common = parseAuthority('https://login.microsoftonline.com/common');
+  const { fetch } = fakeFetch(() => json(metadataFor(`https://login.microsoftonline.com/${TENANT}/v2.0`, common.url)));
+  await assertRejects(() => resolveAuthority(common, { fetch, timeoutMs: 5000 }), NetworkError, 'invalid_provider_response');
+  clearDiscoveryCache();
+});
+
+test('resolveAuthority validates an OIDC issuer exactly as announced', async () => {
+  clearDiscoveryCache();
+  const oidc = parseAuthority('https://idp.example.test/realms/main');
+  const { fetch } = fakeFetch(() => json(metadataFor(oidc.issuer, oidc.url)));
+  const as = await resolveAuthority(oidc, { fetch, timeoutMs: 5000 });
+  assert(as.token_endpoint?.startsWith(oidc.url));
+  clearDiscoveryCache();
+});
+
+test('parseAuthority takes a one-segment path without a domain-like last label as an OIDC issuer', () => {
+  const authority = parseAuthority('https://idp.example.test/v2.0');
+  assertEquals(authority.type, 'oidc');
+  assertEquals(authority.issuer, 'https://idp.example.test/v2.0');
+});
+
+test('parseAuthority takes a domain tenant such as contoso.onmicrosoft.com as Entra', () => {
+  assertEquals(parseAuthority('https://login.microsoftonline.com/contoso.onmicrosoft.com').type, 'entra');
+});
