@@ -7,6 +7,8 @@ import { bodyLimit } from 'hono/body-limit';
 import { AuthError, CallerError } from '../lib/mod.ts';
 import type { Deps } from './deps.ts';
 import { errorResponse, unexpectedErrorResponse } from './errors.ts';
+import { authRoutes, type SignInStores } from './routes/auth.ts';
+import { demoRoutes } from './routes/demo.ts';
 import { clientTokenRoute } from './routes/token-client.ts';
 
 export interface AppEnv {
@@ -17,6 +19,8 @@ export interface AppOptions {
   getDeps: (c: Context<AppEnv>) => Promise<Deps>;
   /** Keeps background work alive after the response (Workers: ctx.waitUntil). */
   waitUntil: (c: Context<AppEnv>) => ((promise: Promise<unknown>) => void) | undefined;
+  /** Flow and account stores for the browser sign-in routes; absent where those are not served. */
+  signInStores?: (c: Context<AppEnv>) => SignInStores;
 }
 
 /** Token requests are a few scopes; 16 KiB leaves room for a claims challenge and nothing more. */
@@ -44,15 +48,26 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     },
   });
 
-  app.post('/token/client', limitBody, async (c, next) => {
+  const withDeps = async (c: Context<AppEnv>, next: () => Promise<void>) => {
     c.set('deps', await options.getDeps(c));
     await next();
-  }, clientTokenRoute(options.waitUntil));
+  };
+
+  app.post('/token/client', limitBody, withDeps, clientTokenRoute(options.waitUntil));
   app.all('/token/client', (c) => {
     const response = errorResponse(new CallerError('method_not_allowed', 'Use POST'), c.var.correlationId);
     response.headers.set('allow', 'POST');
     return response;
   });
+
+  if (options.signInStores) {
+    app.use('/auth/*', limitBody, withDeps);
+    app.route('/auth', authRoutes(options.signInStores));
+    app.use('/', withDeps);
+    app.use('/demo.js', withDeps);
+    app.use('/api/*', withDeps);
+    app.route('/', demoRoutes());
+  }
 
   return app;
 }

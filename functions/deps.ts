@@ -1,6 +1,8 @@
 /**
  * What the handlers need, built once per isolate per configuration from the deployment's settings
  * and a CacheStore. Runtime entries (workers/, deno/) supply the store; nothing here is runtime-specific.
+ * Route-specific settings (CALLERS, the sign-in settings) are parsed on first use, so a deployment
+ * that serves only one kind of route need not configure the other.
  */
 import {
   ConfidentialClientApplication,
@@ -11,13 +13,17 @@ import {
   type Settings,
 } from '../lib/mod.ts';
 import { parseCallers, type Caller } from './callers.ts';
+import { parseWebSettings, type WebSettings } from './web-settings.ts';
 
 export interface Deps {
   client: ConfidentialClientApplication;
-  callers: Caller[];
+  /** The client settings, handed to Durable Objects so they act as the same client. */
+  settings: Settings;
+  callers(): Caller[];
+  web(): Promise<WebSettings>;
 }
 
-const SETTING_NAMES = [
+export const SETTING_NAMES = [
   'AUTHORITY',
   'AUTHORITY_TYPE',
   'CLIENT_ID',
@@ -30,7 +36,18 @@ const SETTING_NAMES = [
   'CALLERS',
   'PROVIDER_TIMEOUT_MS',
   'PROVIDER_RETRY_DELAY_MS',
+  'REDIRECT_URI',
+  'SPA_SCOPES',
+  'SESSION_KEY',
+  'ALLOWED_ORIGINS',
+  'POST_LOGOUT_REDIRECT_URI',
 ] as const;
+
+export function pickSettings(source: Settings): Settings {
+  const picked: Settings = {};
+  for (const name of SETTING_NAMES) if (typeof source[name] === 'string') picked[name] = source[name];
+  return picked;
+}
 
 const byStore = new WeakMap<object, Map<string, Promise<Deps>>>();
 
@@ -44,22 +61,29 @@ export function depsFor(settings: Settings, store: CacheStore, storeIdentity: ob
   if (!perStore) byStore.set(storeIdentity, (perStore = new Map()));
   const existing = perStore.get(fingerprint);
   if (existing) return existing;
-  const built = buildDeps(settings, store, fetchImpl);
+  const built = buildDeps(pickSettings(settings), store, fetchImpl);
   perStore.set(fingerprint, built);
   built.catch(() => perStore.delete(fingerprint));
   return built;
 }
 
 async function buildDeps(settings: Settings, store: CacheStore, fetchImpl: typeof fetch): Promise<Deps> {
-  const callers = parseCallers(settings.CALLERS);
   const { client, sealingKey } = await parseClientSettings(settings);
+  let callers: Caller[] | undefined;
+  let web: Promise<WebSettings> | undefined;
   return {
-    callers,
+    settings,
     client: new ConfidentialClientApplication(client, {
       cache: new TokenCache(store, sealingKey),
       throttling: new ThrottlingCache(),
       fetch: fetchImpl,
       now: () => Date.now(),
     }),
+    callers: () => (callers ??= parseCallers(settings.CALLERS)),
+    web: () => {
+      web ??= parseWebSettings(settings);
+      web.catch(() => (web = undefined));
+      return web;
+    },
   };
 }

@@ -13,6 +13,9 @@ const CALLER_STATUS: Record<CallerErrorCode, Status> = {
   request_too_large: 413,
   method_not_allowed: 405,
   not_found: 404,
+  state_mismatch: 400,
+  no_session: 401,
+  forbidden: 403,
 };
 
 /** Provider errors that the caller caused by what it asked for; all others are our upstream's problem. */

@@ -1,33 +1,33 @@
 /**
- * MSAL's ConfidentialClientApplication for the edge. Today: `acquireTokenForClient` (app-only tokens),
- * cache first, refresh ahead of expiry, one provider request per key at a time in this isolate.
+ * MSAL's ConfidentialClientApplication for the edge: app-only tokens (`acquireTokenForClient`, cache
+ * first, refresh ahead of expiry, one provider request per key at a time in this isolate) and the user
+ * flows (auth code sign-in, silent acquisition, accounts), which live in flows/.
  */
+import type { AccountInfo, AccountRecord } from './account.ts';
 import { ClientConfigurationError } from './errors.ts';
-import { accessTokenEntity, type AccessTokenEntity, type AccessTokenQuery } from './cache/entities.ts';
+import { accessTokenEntity, type AccessTokenQuery } from './cache/entities.ts';
 import { isUsable, shouldRefresh } from './cache/freshness.ts';
-import type { TokenCache } from './cache/token-cache.ts';
-import { resolveAuthority, type Authority } from './oauth/authority.ts';
-import type { ClientCredential } from './oauth/client-auth.ts';
+import { resolveAuthority } from './oauth/authority.ts';
+import type { AuthCodeFlow } from './oauth/authorization-code.ts';
 import { clientCredentialsRequest, processClientCredentialsResponse } from './oauth/client-credentials.ts';
-import { sendTokenRequest, type ThrottlingCache } from './oauth/provider-http.ts';
+import { sendTokenRequest } from './oauth/provider-http.ts';
 import { normalizeScopes, scopesToTarget } from './scopes.ts';
+import type { AccountStore } from './storage/ports.ts';
+import { deserializeCache, serializeCache } from './cache/serialize.ts';
+import { endSessionUrl } from './oauth/logout.ts';
+import { validateAccessToken } from './oauth/access-token.ts';
+import { acquireTokenByAuthCodeFlow, initiateAuthCodeFlow, type AuthCodeFlowRequest, type AuthCodeResult } from './flows/auth-code.ts';
+import {
+  toResult,
+  type AuthenticationResult,
+  type CallOptions,
+  type ClientContext,
+  type ClientDependencies,
+  type ConfidentialClientConfig,
+} from './flows/context.ts';
+import { acquireTokenSilent, getAccounts, newSilentState, removeAccount, type SilentRequest } from './flows/silent.ts';
 
-export interface ConfidentialClientConfig {
-  authority: Authority;
-  clientId: string;
-  credential: ClientCredential;
-  /** Bound on every provider request (Workers' fetch has no timeout of its own). */
-  timeoutMs: number;
-  /** Back-off before the single retry of an idempotent grant. */
-  retryDelayMs: number;
-}
-
-export interface ClientDependencies {
-  cache: TokenCache;
-  throttling: ThrottlingCache;
-  fetch: typeof fetch;
-  now: () => number;
-}
+export type { AuthenticationResult, CallOptions, ClientDependencies, ConfidentialClientConfig } from './flows/context.ts';
 
 export interface AcquireTokenForClientRequest {
   scopes: readonly string[];
@@ -38,31 +38,63 @@ export interface AcquireTokenForClientRequest {
   correlationId?: string;
 }
 
-export interface AuthenticationResult {
-  accessToken: string;
-  tokenType: string;
-  /** Epoch seconds. */
-  expiresOn: number;
-  extExpiresOn: number;
-  refreshOn?: number;
-  scopes: string[];
-  tokenSource: 'cache' | 'identity_provider';
-  correlationId: string;
-}
-
-export interface CallOptions {
-  /** Keeps a background refresh alive after the response (Workers' `ctx.waitUntil`). */
-  waitUntil?: (promise: Promise<unknown>) => void;
-}
-
 export class ConfidentialClientApplication {
   private readonly inflight = new Map<string, Promise<AuthenticationResult>>();
+  private readonly silent = newSilentState();
   readonly config: ConfidentialClientConfig;
   private readonly deps: ClientDependencies;
 
   constructor(config: ConfidentialClientConfig, deps: ClientDependencies) {
     this.config = config;
     this.deps = deps;
+  }
+
+  private get context(): ClientContext {
+    return { config: this.config, deps: this.deps };
+  }
+
+  /** The flow to keep (single-use) until the provider redirects back: auth URI, state, nonce, PKCE verifier. */
+  initiateAuthCodeFlow(request: AuthCodeFlowRequest): Promise<AuthCodeFlow> {
+    return initiateAuthCodeFlow(this.context, request);
+  }
+
+  /** Redeems the code of the provider's answer; the returned record belongs in the account store. */
+  acquireTokenByAuthCodeFlow(flow: AuthCodeFlow, authResponse: URLSearchParams, correlationId?: string): Promise<{ result: AuthCodeResult; record: AccountRecord }> {
+    return acquireTokenByAuthCodeFlow(this.context, flow, authResponse, correlationId);
+  }
+
+  acquireTokenSilent(store: AccountStore<AccountRecord>, request: SilentRequest, options: CallOptions = {}): Promise<AuthenticationResult> {
+    return acquireTokenSilent(this.context, store, this.silent, request, options);
+  }
+
+  getAccounts(store: AccountStore<AccountRecord>, filter: { username?: string } = {}): Promise<AccountInfo[]> {
+    return getAccounts(store, filter);
+  }
+
+  removeAccount(store: AccountStore<AccountRecord>, account: Pick<AccountInfo, 'homeAccountId'>): Promise<void> {
+    return removeAccount(this.context, store, account);
+  }
+
+  /** Where to send the browser to end the provider's session too; null when the provider has no such endpoint. */
+  async endSessionUrl(request: { postLogoutRedirectUri?: string; idTokenHint?: string; state?: string }): Promise<string | null> {
+    const as = await resolveAuthority(this.config.authority, { fetch: this.deps.fetch, timeoutMs: this.config.timeoutMs }, this.deps.now());
+    return endSessionUrl(as, { clientId: this.config.clientId, ...request });
+  }
+
+  /** Validates a JWT access token presented to an API protected by this authority. */
+  async validateAccessToken(token: string, audience: string): Promise<Record<string, unknown>> {
+    const as = await resolveAuthority(this.config.authority, { fetch: this.deps.fetch, timeoutMs: this.config.timeoutMs }, this.deps.now());
+    return validateAccessToken(token, { as, authority: this.config.authority, audience, fetch: this.deps.fetch, now: this.deps.now(), timeoutMs: this.config.timeoutMs });
+  }
+
+  /** One account's cache in MSAL's unified JSON format. */
+  serializeCache(store: AccountStore<AccountRecord>, homeAccountId: string): Promise<string> {
+    return serializeCache(this.context, store, homeAccountId);
+  }
+
+  /** Imports the accounts of an MSAL JSON cache that belong to this client (trusted input). */
+  deserializeCache(store: AccountStore<AccountRecord>, json: string): Promise<AccountInfo[]> {
+    return deserializeCache(this.context, store, json);
   }
 
   /**
@@ -131,18 +163,4 @@ export class ConfidentialClientApplication {
     await cache.saveAccessToken(entity, now()).catch(() => undefined);
     return toResult(entity, 'identity_provider', response.headers.get('client-request-id') ?? correlationId);
   }
-}
-
-function toResult(entity: AccessTokenEntity, tokenSource: AuthenticationResult['tokenSource'], correlationId: string): AuthenticationResult {
-  const result: AuthenticationResult = {
-    accessToken: entity.secret,
-    tokenType: entity.token_type,
-    expiresOn: Number(entity.expires_on),
-    extExpiresOn: Number(entity.extended_expires_on),
-    scopes: entity.target.split(' '),
-    tokenSource,
-    correlationId,
-  };
-  if (entity.refresh_on !== undefined) result.refreshOn = Number(entity.refresh_on);
-  return result;
 }

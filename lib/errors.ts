@@ -45,7 +45,10 @@ export type CallerErrorCode =
   | 'invalid_scope'
   | 'request_too_large'
   | 'method_not_allowed'
-  | 'not_found';
+  | 'not_found'
+  | 'state_mismatch'
+  | 'no_session'
+  | 'forbidden';
 
 /** The caller of our endpoint made a mistake; nothing was sent to the provider. */
 export class CallerError extends AuthError {
@@ -102,12 +105,53 @@ export class ThrottlingError extends ServerError {
 /** The user must sign in again (MSAL's InteractionRequiredAuthError). */
 export class InteractionRequiredError extends ServerError {}
 
-export type NetworkErrorCode = 'network_error' | 'request_timeout' | 'invalid_provider_response';
+export type NetworkErrorCode = 'network_error' | 'request_timeout' | 'invalid_provider_response' | 'invalid_id_token';
 
 /** The provider could not be reached, timed out, or answered something that is not a valid token response. */
 export class NetworkError extends AuthError {
   readonly kind = 'network' as const;
   constructor(errorCode: NetworkErrorCode, errorMessage: string, correlationId?: string) {
     super(errorCode, errorMessage, correlationId);
+  }
+}
+
+/** An AuthError as plain data, to cross a boundary that loses classes (Durable Object RPC). */
+export type SerializedAuthError =
+  | { kind: 'configuration'; setting: string; message: string }
+  | { kind: 'caller'; errorCode: CallerErrorCode; message: string }
+  | { kind: 'server'; interaction: boolean; throttled: boolean; fields: ProviderErrorFields; status: number; retryAfter?: number }
+  | { kind: 'network'; errorCode: NetworkErrorCode; message: string; correlationId?: string };
+
+export function serializeAuthError(error: AuthError): SerializedAuthError {
+  if (error instanceof ClientConfigurationError) return { kind: 'configuration', setting: error.setting, message: error.errorMessage };
+  if (error instanceof CallerError) return { kind: 'caller', errorCode: error.errorCode as CallerErrorCode, message: error.errorMessage };
+  if (error instanceof ServerError) {
+    return {
+      kind: 'server',
+      interaction: error instanceof InteractionRequiredError,
+      throttled: error instanceof ThrottlingError,
+      fields: error.fields,
+      status: error.providerStatus,
+      ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}),
+    };
+  }
+  const network = error as NetworkError;
+  return { kind: 'network', errorCode: network.errorCode as NetworkErrorCode, message: network.errorMessage, ...(network.correlationId ? { correlationId: network.correlationId } : {}) };
+}
+
+export function deserializeAuthError(data: SerializedAuthError): AuthError {
+  switch (data.kind) {
+    case 'configuration': {
+      const error = new ClientConfigurationError(data.setting, '');
+      Object.defineProperty(error, 'errorMessage', { value: data.message });
+      return error;
+    }
+    case 'caller':
+      return new CallerError(data.errorCode, data.message);
+    case 'server':
+      if (data.interaction) return new InteractionRequiredError(data.fields, data.status, data.retryAfter);
+      return new ServerError(data.fields, data.status, data.retryAfter);
+    case 'network':
+      return new NetworkError(data.errorCode, data.message, data.correlationId);
   }
 }

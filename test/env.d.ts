@@ -1,3 +1,4 @@
+import type { AccountObject } from '../functions/workers/account-object.ts';
 import type { FlowObject } from '../functions/workers/flow-object.ts';
 import type { IdpInfo } from './global-setup.ts';
 
@@ -6,6 +7,7 @@ declare global {
     interface Env {
       TOKEN_CACHE: KVNamespace;
       FLOWS: DurableObjectNamespace<FlowObject>;
+      ACCOUNTS: DurableObjectNamespace<AccountObject>;
     }
   }
 }

@@ -7,6 +7,8 @@ import type { TestProject } from 'vitest/node';
 import { startIdp } from './idp/server.mjs';
 
 export interface IdpInfo {
+  /** The Node that runs vitest and the identity provider (the project needs >= 22.12). */
+  nodeVersion: string;
   origin: string;
   authority: string;
   authoritySecondary: string;
@@ -16,8 +18,10 @@ export interface IdpInfo {
 }
 
 export default async function setup(project: TestProject) {
-  const idp = await startIdp({ port: 0 });
+  // The Worker under test answers at https://worker.test (see harness.ts).
+  const idp = await startIdp({ port: 0, redirectUris: ['https://worker.test/auth/callback'] });
   const info: IdpInfo = {
+    nodeVersion: process.versions.node,
     origin: idp.origin,
     authority: idp.authority(),
     authoritySecondary: idp.authority(idp.tenants.secondary),

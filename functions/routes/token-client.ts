@@ -7,7 +7,8 @@ import { readBodyParameters } from '../request-body.ts';
 
 export function clientTokenRoute(waitUntil: AppOptions['waitUntil']): Handler<AppEnv> {
   return async (c: Context<AppEnv>) => {
-    const { client, callers } = c.var.deps;
+    const { client } = c.var.deps;
+    const callers = c.var.deps.callers();
     // Authenticate before reading the body: an unknown caller learns nothing about scope rules.
     const caller = await authenticateCaller(callers, c.req.header('authorization'));
     const body = await readBodyParameters(c.req.raw);

@@ -2,13 +2,19 @@
 import { ClientConfigurationError, KVCacheStore } from '../../lib/mod.ts';
 import { createApp } from '../app.ts';
 import { depsFor } from '../deps.ts';
+import type { PendingSignIn } from '../routes/auth.ts';
+import type { AccountObject } from './account-object.ts';
+import { DurableObjectAccountSessions } from './account-sessions.ts';
+import { DurableObjectFlowStore } from './do-flow-store.ts';
 import type { FlowObject } from './flow-object.ts';
 
 export { FlowObject } from './flow-object.ts';
+export { AccountObject } from './account-object.ts';
 
 export interface Env {
   TOKEN_CACHE: KVNamespace;
   FLOWS: DurableObjectNamespace<FlowObject>;
+  ACCOUNTS: DurableObjectNamespace<AccountObject>;
   [setting: string]: unknown;
 }
 
@@ -21,6 +27,12 @@ const app = createApp({
     let store = stores.get(env.TOKEN_CACHE);
     if (!store) stores.set(env.TOKEN_CACHE, (store = new KVCacheStore(env.TOKEN_CACHE)));
     return depsFor(env, store, env.TOKEN_CACHE, (input, init) => fetch(input, init));
+  },
+  signInStores: (c) => {
+    const env = c.env as Env;
+    if (!env.FLOWS) throw new ClientConfigurationError('FLOWS', 'Durable Object binding is missing');
+    if (!env.ACCOUNTS) throw new ClientConfigurationError('ACCOUNTS', 'Durable Object binding is missing');
+    return { flows: new DurableObjectFlowStore<PendingSignIn>(env.FLOWS), accounts: new DurableObjectAccountSessions(env.ACCOUNTS) };
   },
   waitUntil: (c) => {
     try {

@@ -83,3 +83,53 @@ export function accessTokenEntity(
   }
   return entity;
 }
+
+export interface RefreshTokenEntity {
+  home_account_id: string;
+  environment: string;
+  credential_type: 'RefreshToken';
+  client_id: string;
+  secret: string;
+  target?: string;
+  family_id?: string;
+  last_modification_time?: string;
+}
+
+export interface IdTokenEntity {
+  home_account_id: string;
+  environment: string;
+  credential_type: 'IdToken';
+  client_id: string;
+  realm: string;
+  secret: string;
+}
+
+export interface AccountEntity {
+  home_account_id: string;
+  environment: string;
+  realm: string;
+  local_account_id: string;
+  username: string;
+  authority_type: 'MSSTS' | 'ADFS' | 'Generic';
+  name?: string;
+  client_info?: string;
+  last_modification_time?: string;
+}
+
+export interface AppMetadataEntity {
+  client_id: string;
+  environment: string;
+  family_id?: string;
+}
+
+/**
+ * Keys as msal-node 7 writes them in its JSON cache (lower-cased, `-`-joined; the scheme slot is empty
+ * for Bearer). Both MSALs match entries by value, so these keys only need to be well-formed.
+ */
+export const msalKeys = {
+  accessToken: (e: AccessTokenEntity) => [e.home_account_id, e.environment, 'accesstoken', e.client_id, e.realm, e.target, ''].join('-').toLowerCase(),
+  refreshToken: (e: RefreshTokenEntity) => [e.home_account_id, e.environment, 'refreshtoken', e.family_id ?? e.client_id, '', '', ''].join('-').toLowerCase(),
+  idToken: (e: IdTokenEntity) => [e.home_account_id, e.environment, 'idtoken', e.client_id, e.realm, '', ''].join('-').toLowerCase(),
+  account: (e: AccountEntity) => [e.home_account_id, e.environment, e.realm].join('-').toLowerCase(),
+  appMetadata: (e: AppMetadataEntity) => ['appmetadata', e.environment, e.client_id].join('-').toLowerCase(),
+};

@@ -12,13 +12,16 @@ const INFO = utf8('aes-256-gcm/v1');
 /** 32 characters: about 190 bits if random base64; anything shorter is a password, not a key. */
 export const MIN_SECRET_LENGTH = 32;
 
-export async function deriveSealingKey(secret: string, setting = 'TOKEN_CACHE_KEY'): Promise<CryptoKey> {
+/**
+ * @param purpose separates keys derived from one secret (token cache, session cookies).
+ */
+export async function deriveSealingKey(secret: string, setting = 'TOKEN_CACHE_KEY', purpose = 'aes-256-gcm/v1'): Promise<CryptoKey> {
   if (secret.length < MIN_SECRET_LENGTH) {
     throw new ClientConfigurationError(setting, `must be at least ${MIN_SECRET_LENGTH} characters of random data`);
   }
   const material = await crypto.subtle.importKey('raw', utf8(secret), 'HKDF', false, ['deriveKey']);
   return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: SALT, info: INFO },
+    { name: 'HKDF', hash: 'SHA-256', salt: SALT, info: purpose === 'aes-256-gcm/v1' ? INFO : utf8(purpose) },
     material,
     { name: 'AES-GCM', length: 256 },
     false,

@@ -16,3 +16,14 @@ export interface FlowStore<T> {
   put(id: string, flow: T, options: { ttlSeconds: number }): Promise<void>;
   consume(id: string): Promise<T | null>;
 }
+
+/**
+ * Where accounts (and their refresh tokens) live. On Workers each account has its own Durable Object,
+ * so the store seen there holds one account and every use of its refresh token is serialised.
+ */
+export interface AccountStore<R> {
+  list(): Promise<R[]>;
+  get(homeAccountId: string): Promise<R | null>;
+  put(homeAccountId: string, record: R): Promise<void>;
+  delete(homeAccountId: string): Promise<void>;
+}

@@ -2,6 +2,7 @@
 // One instance per startIdp() so parallel IdPs in one process don't interfere.
 
 import { DEFAULTS } from './config.mjs';
+import { ID_TOKEN_CRAFT_KINDS } from './id-token-craft.mjs';
 
 export const FAULT_KINDS = new Set(['429', '500', '503', 'slow', 'nonjson', 'invalid_json']);
 
@@ -19,6 +20,8 @@ export class TestControls {
     /** @type {number | undefined} */
     this.refreshIn = undefined;
     this.deviceCodeInterval = DEFAULTS.deviceCodeInterval;
+    /** @type {Array<{ kind: string, times: number }>} pending ID-token crafts, FIFO */
+    this.idTokenCrafts = [];
   }
 
   /** @param {string[]} keys e.g. ['token', 'token:client_credentials'] */
@@ -67,6 +70,28 @@ export class TestControls {
     fault.times -= 1;
     if (fault.times <= 0) this.faults.splice(i, 1);
     return fault;
+  }
+
+  /**
+   * Queue a crafted ID token for the next `times` successful authorization_code
+   * or refresh_token responses that carry an id_token.
+   * @param {{ kind: string, times?: number }} craft
+   */
+  addIdTokenCraft(craft) {
+    const kind = String(craft?.kind);
+    if (!ID_TOKEN_CRAFT_KINDS.has(kind)) throw new TypeError(`id-token kind must be one of ${[...ID_TOKEN_CRAFT_KINDS].join(', ')}`);
+    const times = craft.times ?? 1;
+    if (!Number.isInteger(times) || times < 1) throw new TypeError('id-token times must be a positive integer');
+    this.idTokenCrafts.push({ kind, times });
+  }
+
+  /** Take (and consume one use of) the first pending ID-token craft. @returns {string | undefined} kind */
+  takeIdTokenCraft() {
+    const craft = this.idTokenCrafts[0];
+    if (!craft) return undefined;
+    craft.times -= 1;
+    if (craft.times <= 0) this.idTokenCrafts.shift();
+    return craft.kind;
   }
 
   /** @param {{ accessTokenTtl?: number, refreshIn?: number | null }} opts */

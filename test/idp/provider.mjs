@@ -11,6 +11,7 @@ import {
   RESOURCES, SERVICE_PRINCIPAL_OIDS, findUserByOid, splitScope,
 } from './config.mjs';
 import { EntraError, entraErrorBody } from './entra-errors.mjs';
+import { createIdTokenCrafter } from './id-token-craft.mjs';
 
 /** oidc-provider route names → Entra v2 paths (relative to `/{tenant}`). */
 export const ENTRA_ROUTES = Object.freeze({
@@ -323,7 +324,7 @@ export function createTenantProvider({ origin, tenantId, signingJwk, certJwk, re
     console.error(`[idp ${tenantId}] server_error on ${ctx.method} ${ctx.path}:`, err);
   });
 
-  provider.use(entraResponseMiddleware({ origin, tenantId, controls }));
+  provider.use(entraResponseMiddleware({ origin, tenantId, controls, craftIdToken: createIdTokenCrafter({ signingJwk, origin }) }));
   return provider;
 }
 
@@ -332,7 +333,10 @@ export function createTenantProvider({ origin, tenantId, signingJwk, certJwk, re
  * oidc-provider's own stack (provider.use inserts before it), so after
  * `await next()` ctx.body is still the plain object oidc-provider built.
  */
-function entraResponseMiddleware({ origin, tenantId, controls }) {
+// Grants whose id_token a pending ID-token craft replaces.
+const CRAFTED_ID_TOKEN_GRANTS = new Set(['authorization_code', 'refresh_token']);
+
+function entraResponseMiddleware({ origin, tenantId, controls, craftIdToken }) {
   return async function entraResponse(ctx, next) {
     await next();
     const route = ctx.oidc?.route;
@@ -369,6 +373,10 @@ function entraResponseMiddleware({ origin, tenantId, controls }) {
       const accountId = ctx.oidc.entities.AccessToken?.accountId;
       if (accountId) extra.client_info = base64urlJson({ uid: accountId, utid: tenantId });
       ctx.body = { ...body, token_type: 'Bearer', ...extra };
+      if (body.id_token && CRAFTED_ID_TOKEN_GRANTS.has(ctx.oidc.params?.grant_type)) {
+        const kind = controls.takeIdTokenCraft();
+        if (kind) ctx.body.id_token = await craftIdToken(body.id_token, kind);
+      }
     } else if (route === 'device_authorization' && body.device_code) {
       // oidc-provider sends no interval (MSAL then busy-polls) and Entra sends
       // no verification_uri_complete; match Entra.

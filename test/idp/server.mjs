@@ -21,6 +21,7 @@ import {
 } from './config.mjs';
 import { entraErrorBody } from './entra-errors.mjs';
 import { TestControls } from './faults.mjs';
+import { publicJwkOf } from './id-token-craft.mjs';
 import { createTenantProvider } from './provider.mjs';
 import {
   certificateThumbprints, clientJwkFromCertificate, generateClientCertificate, generateTlsCertificate,
@@ -108,6 +109,10 @@ export async function startIdp(options = {}) {
       fault: (fault) => controls.addFault(fault),
       setTokenLifetime: (opts) => controls.setTokenLifetime(opts),
       setDeviceCodeInterval: (seconds) => controls.setDeviceCodeInterval(seconds),
+      /** Replace the id_token of the next `times` auth-code/refresh responses with a crafted one. */
+      craftIdToken: (craft) => controls.addIdTokenCraft(craft),
+      /** The signing key served at /{tenant}/discovery/v2.0/keys (public half). */
+      signingKey: () => ({ kid: signingJwk.kid, publicJwk: publicJwkOf(signingJwk) }),
     };
     /** @type {() => object} */
     let summary = () => ({});
@@ -264,6 +269,10 @@ export async function startIdp(options = {}) {
           case 'POST /_control/device-interval':
             controlsApi.setDeviceCodeInterval(body?.interval);
             return sendJson(res, 200, { ok: true, interval: controls.deviceCodeInterval });
+          case 'POST /_control/id-token':
+            controlsApi.craftIdToken(body);
+            return sendJson(res, 200, { ok: true, pending: controls.idTokenCrafts.map((c) => ({ ...c })) });
+          case 'GET /_control/signing-key': return sendJson(res, 200, controlsApi.signingKey());
           case 'GET /_control/info': return sendJson(res, 200, summary());
           default: return sendJson(res, 404, { error: 'not_found', error_description: `no control route ${route}` });
         }

@@ -2,13 +2,15 @@
 // Exits non-zero if any check fails.
 
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHmac, createPublicKey, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { SignJWT, createRemoteJWKSet, decodeJwt, importPKCS8, jwtVerify } from 'jose';
+import {
+  SignJWT, compactVerify, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, importPKCS8, jwtVerify,
+} from 'jose';
 
-import { loginHeadless, pkcePair } from './headless-login.mjs';
+import { CookieJar, loginHeadless, pkcePair } from './headless-login.mjs';
 import { startIdp } from './server.mjs';
 
 const runFile = promisify(execFile);
@@ -273,6 +275,165 @@ try {
     }), /invalid username or password/);
     const counts = idp.controls.counts();
     return `counts ${JSON.stringify(counts)}`;
+  });
+
+  // 9. Crafted ID tokens for RP rejection tests
+  await check('9. crafted id_tokens (POST /_control/id-token, GET /_control/signing-key): every kind has its defect', async () => {
+    idp.controls.reset();
+    const ctl = (path, body) => fetch(`${idp.origin}/_control/${path}`, body === undefined ? {} : {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const jwksUrl = new URL(`${idp.authority()}/discovery/v2.0/keys`);
+    const jwks = createRemoteJWKSet(jwksUrl);
+    const signingKey = await (await ctl('signing-key')).json();
+    const served = (await (await fetch(jwksUrl)).json()).keys;
+    const servedKey = served.find((k) => k.kid === signingKey.kid);
+    assert(servedKey && servedKey.n === signingKey.publicJwk.n && servedKey.e === signingKey.publicJwk.e && !signingKey.publicJwk.d,
+      'signing-key = served JWKS key', { signingKey, served });
+    assert(JSON.stringify(idp.controls.signingKey()) === JSON.stringify(signingKey), 'controls.signingKey() = HTTP');
+    const pem = createPublicKey({ key: signingKey.publicJwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+
+    const alice = idp.users.find((u) => u.username === 'alice@contoso.test');
+    const redirectUri = 'http://localhost:8787/auth/callback';
+    const jar = new CookieJar(); // SSO after the first login
+    const auth = { authorization: basic(webApp.clientId, webApp.clientSecret) };
+    async function loginAndRedeem(scope, nonce) {
+      const pkce = pkcePair();
+      const cb = new URL(await loginHeadless(idp, {
+        clientId: webApp.clientId, redirectUri, scopes: scope.split(' '), codeChallenge: pkce.challenge,
+        nonce, username: alice.username, password: alice.password, jar,
+      }));
+      const tok = await postToken(idp, {
+        grant_type: 'authorization_code', code: cb.searchParams.get('code'), redirect_uri: redirectUri, code_verifier: pkce.verifier, scope,
+      }, { headers: auth });
+      assert(tok.res.status === 200 && tok.json.id_token, 'code redeemed', tok.json);
+      return tok.json;
+    }
+    const rejects = async (fn, code, what) => {
+      try { await fn(); } catch (err) {
+        assert(err.code === code, `${what}: rejected with ${code}`, { code: err.code, message: err.message });
+        return;
+      }
+      throw new Error(`${what}: expected ${code}`);
+    };
+    const now = () => Math.floor(Date.now() / 1000);
+    const verifySig = async (token) => JSON.parse(new TextDecoder().decode((await compactVerify(token, jwks)).payload));
+    const base = (p, nonce) => {
+      assert(p.sub === alice.oid && p.oid === alice.oid && p.tid === T && p.preferred_username === alice.username, 'identity claims kept', p);
+      if (nonce !== undefined) assert(p.nonce === nonce, 'nonce kept', p);
+    };
+    const realHeader = (h) => assert(h.alg === 'RS256' && h.kid === signingKey.kid, 'real key header', h);
+
+    const expectations = {
+      async bad_signature(t, nonce) {
+        realHeader(decodeProtectedHeader(t));
+        base(decodeJwt(t), nonce);
+        await rejects(() => compactVerify(t, jwks), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'bad_signature');
+      },
+      async alg_none(t, nonce) {
+        assert(JSON.stringify(decodeProtectedHeader(t)) === '{"alg":"none","typ":"JWT"}', 'none header', decodeProtectedHeader(t));
+        assert(t.endsWith('.') && t.split('.').length === 3 && t.split('.')[2] === '', 'empty signature', t);
+        const p = decodeJwt(t);
+        base(p, nonce);
+        assert(p.aud === webApp.clientId && p.iss === idp.issuer(), 'aud/iss kept', p);
+      },
+      async hs256_public_key(t, nonce) {
+        assert(JSON.stringify(decodeProtectedHeader(t)) === JSON.stringify({ alg: 'HS256', kid: signingKey.kid }), 'HS256 header', decodeProtectedHeader(t));
+        const [h, p, sig] = t.split('.');
+        assert(createHmac('sha256', pem).update(`${h}.${p}`).digest('base64url') === sig, 'HMAC keyed with the public key PEM');
+        const { payload } = await jwtVerify(t, new TextEncoder().encode(pem), { issuer: idp.issuer(), audience: webApp.clientId });
+        base(payload, nonce);
+        await rejects(() => jwtVerify(t, jwks), 'ERR_JOSE_NOT_SUPPORTED', 'HS256 vs RSA JWKS');
+      },
+      async unknown_kid(t, nonce) {
+        const h = decodeProtectedHeader(t);
+        assert(h.alg === 'RS256' && /^unknown-/.test(h.kid) && !served.some((k) => k.kid === h.kid), 'unknown kid', h);
+        base(decodeJwt(t), nonce);
+        await rejects(() => jwtVerify(t, jwks), 'ERR_JWKS_NO_MATCHING_KEY', 'unknown_kid');
+        // and not merely relabelled: the real key does not verify it either
+        await rejects(() => compactVerify(t, createPublicKey({ key: signingKey.publicJwk, format: 'jwk' })), 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'unknown_kid vs real key');
+      },
+      async wrong_aud(t, nonce) {
+        realHeader(decodeProtectedHeader(t));
+        const p = await verifySig(t);
+        base(p, nonce);
+        assert(p.aud === 'some-other-client', 'aud', p);
+        await rejects(() => jwtVerify(t, jwks, { audience: webApp.clientId }), 'ERR_JWT_CLAIM_VALIDATION_FAILED', 'wrong_aud');
+      },
+      async wrong_iss(t, nonce) {
+        realHeader(decodeProtectedHeader(t));
+        const p = await verifySig(t);
+        base(p, nonce);
+        assert(p.iss === `${idp.origin}/00000000-0000-0000-0000-000000000000/v2.0`, 'iss', p);
+        await rejects(() => jwtVerify(t, jwks, { issuer: idp.issuer() }), 'ERR_JWT_CLAIM_VALIDATION_FAILED', 'wrong_iss');
+      },
+      async wrong_nonce(t) {
+        realHeader(decodeProtectedHeader(t));
+        const p = await verifySig(t);
+        base(p);
+        assert(p.nonce === 'not-the-nonce', 'nonce', p);
+      },
+      async missing_nonce(t) {
+        realHeader(decodeProtectedHeader(t));
+        const p = await verifySig(t);
+        base(p);
+        assert(!('nonce' in p), 'no nonce', p);
+      },
+      async expired(t, nonce) {
+        realHeader(decodeProtectedHeader(t));
+        const p = await verifySig(t);
+        base(p, nonce);
+        assert(p.exp <= now() - 3590 && p.iat <= now() - 7190 && p.exp > p.iat, 'exp/iat in the past', p);
+        await rejects(() => jwtVerify(t, jwks, { clockTolerance: 300 }), 'ERR_JWT_EXPIRED', 'expired');
+      },
+      async iat_future(t, nonce) {
+        realHeader(decodeProtectedHeader(t));
+        const p = await verifySig(t);
+        base(p, nonce);
+        assert(p.iat >= now() + 3590 && p.exp >= now() + 7190, 'iat/exp in the future', p);
+      },
+      async valid_resigned(t, nonce) {
+        realHeader(decodeProtectedHeader(t));
+        const { payload } = await jwtVerify(t, jwks, { issuer: idp.issuer(), audience: webApp.clientId, maxTokenAge: '5m' });
+        base(payload, nonce);
+      },
+    };
+
+    const kinds = Object.keys(expectations);
+    for (const [i, kind] of kinds.entries()) {
+      // Alternate the JS API and the HTTP control route.
+      if (i % 2) assert((await ctl('id-token', { kind })).ok, `POST /_control/id-token ${kind}`);
+      else idp.controls.craftIdToken({ kind });
+      const nonce = `nonce-${kind}`;
+      const tok = await loginAndRedeem('openid profile', nonce);
+      await expectations[kind](tok.id_token, nonce);
+    }
+    // Uncrafted once the craft is used up.
+    const plain = await loginAndRedeem('openid profile', 'nonce-plain');
+    await expectations.valid_resigned(plain.id_token, 'nonce-plain');
+
+    // times: 2 covers the code redemption and then the refresh; the third response is real again.
+    const queued = await (await ctl('id-token', { kind: 'wrong_nonce', times: 2 })).json();
+    assert(queued.ok && queued.pending?.[0]?.kind === 'wrong_nonce' && queued.pending[0].times === 2, 'pending', queued);
+    const withRt = await loginAndRedeem('openid profile offline_access api://downstream/read', 'nonce-rt');
+    assert(decodeJwt(withRt.id_token).nonce === 'not-the-nonce', 'code response crafted');
+    const refresh = (rt) => postToken(idp, { grant_type: 'refresh_token', refresh_token: rt, scope: 'openid profile offline_access api://downstream/read' }, { headers: auth });
+    const r1 = await refresh(withRt.refresh_token);
+    assert(r1.res.status === 200 && decodeJwt(r1.json.id_token).nonce === 'not-the-nonce', 'refresh response crafted (2nd use)', r1.json);
+    const r2 = await refresh(r1.json.refresh_token);
+    await jwtVerify(r2.json.id_token, jwks, { issuer: idp.issuer(), audience: webApp.clientId });
+    assert(decodeJwt(r2.json.id_token).nonce !== 'not-the-nonce', 'third response is real', decodeJwt(r2.json.id_token));
+
+    // reset clears pending crafts; bad kinds are rejected; control calls are not counted.
+    idp.controls.craftIdToken({ kind: 'alg_none', times: 5 });
+    assert((await (await ctl('reset', {})).json()).ok, 'reset');
+    const afterReset = await loginAndRedeem('openid profile', 'nonce-reset');
+    await expectations.valid_resigned(afterReset.id_token, 'nonce-reset');
+    assert((await ctl('id-token', { kind: 'nope' })).status === 400, 'unknown kind → 400');
+    assert((await ctl('id-token', { kind: 'expired', times: 0 })).status === 400, 'times 0 → 400');
+    const counts = idp.controls.counts();
+    assert(counts.token === 1 && counts['token:authorization_code'] === 1 && !Object.keys(counts).some((k) => k.includes('control')), 'control calls not counted', counts);
+    return `${kinds.length} kinds`;
   });
 } finally {
   await idp.close();

@@ -1,0 +1,102 @@
+/**
+ * Accounts as MSAL builds them from a token response: `home_account_id` = `<uid>.<utid>` from
+ * `client_info` (else the ID token's `sub`), `local_account_id` = `oid`, `username` =
+ * `preferred_username`, realm = the token's tenant. Pure; no I/O.
+ */
+import { fromBase64url, fromUtf8 } from './encoding.ts';
+import type {
+  AccessTokenEntity,
+  AccountEntity,
+  AppMetadataEntity,
+  IdTokenEntity,
+  RefreshTokenEntity,
+} from './cache/entities.ts';
+
+/** What the app shows of a signed-in user (MSAL's AccountInfo). */
+export interface AccountInfo {
+  homeAccountId: string;
+  environment: string;
+  tenantId: string;
+  username: string;
+  localAccountId: string;
+  name?: string;
+}
+
+/**
+ * Everything kept for one account besides its access tokens: what MSAL's cache holds for it. Lives in
+ * the account's own serialised store (a Durable Object on Workers): refresh tokens never go to KV.
+ */
+export interface AccountRecord {
+  account: AccountEntity;
+  idToken: IdTokenEntity;
+  refreshToken?: RefreshTokenEntity;
+  appMetadata?: AppMetadataEntity;
+  /** The validated ID token claims, for the UI. */
+  idTokenClaims: Record<string, unknown>;
+  /** Targets of this account's access tokens in the token cache, so that removal can find them. */
+  accessTokenTargets: string[];
+}
+
+export interface ClientInfo {
+  uid: string;
+  utid: string;
+}
+
+export function parseClientInfo(raw: unknown): ClientInfo | null {
+  if (typeof raw !== 'string') return null;
+  const bytes = fromBase64url(raw.replace(/=+$/, ''));
+  if (!bytes) return null;
+  try {
+    const json = JSON.parse(fromUtf8(bytes)) as Partial<ClientInfo>;
+    return typeof json.uid === 'string' && typeof json.utid === 'string' && json.uid && json.utid ? { uid: json.uid, utid: json.utid } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function homeAccountIdOf(clientInfo: ClientInfo | null, claims: Record<string, unknown>): string {
+  return clientInfo ? `${clientInfo.uid}.${clientInfo.utid}` : String(claims.sub);
+}
+
+export function buildAccount(input: {
+  claims: Record<string, unknown>;
+  clientInfoRaw: unknown;
+  environment: string;
+  realm: string;
+  now: number;
+}): AccountEntity {
+  const { claims } = input;
+  const clientInfo = parseClientInfo(input.clientInfoRaw);
+  const account: AccountEntity = {
+    home_account_id: homeAccountIdOf(clientInfo, claims),
+    environment: input.environment,
+    realm: input.realm,
+    local_account_id: String(claims.oid ?? claims.sub ?? ''),
+    username: String(claims.preferred_username ?? claims.upn ?? claims.email ?? ''),
+    authority_type: 'MSSTS',
+    last_modification_time: String(Math.floor(input.now / 1000)),
+  };
+  if (typeof claims.name === 'string') account.name = claims.name;
+  if (typeof input.clientInfoRaw === 'string') account.client_info = input.clientInfoRaw;
+  return account;
+}
+
+export function accountInfo(account: AccountEntity): AccountInfo {
+  const info: AccountInfo = {
+    homeAccountId: account.home_account_id,
+    environment: account.environment,
+    tenantId: account.realm,
+    username: account.username,
+    localAccountId: account.local_account_id,
+  };
+  if (account.name !== undefined) info.name = account.name;
+  return info;
+}
+
+/** The ID token claims fit for a UI: identity, not token plumbing. */
+export function displayClaims(claims: Record<string, unknown>): Record<string, unknown> {
+  const keep = ['name', 'preferred_username', 'email', 'oid', 'tid', 'sub', 'iss', 'iat', 'exp', 'auth_time'];
+  return Object.fromEntries(keep.filter((k) => claims[k] !== undefined).map((k) => [k, claims[k]]));
+}
+
+export type { AccessTokenEntity };

@@ -1,0 +1,127 @@
+/**
+ * One account's cache in MSAL's unified JSON format (what msal-node's `TokenCache.serialize()` and MSAL
+ * Python's `SerializableTokenCache` write), out of and into our stores: the account record (account, ID
+ * token, refresh token, app metadata) and its access tokens. Import is for trusted input (a migration
+ * by the operator): the tokens in it are taken as they are, not re-validated.
+ */
+import * as jose from 'jose';
+import { accountInfo, type AccountInfo, type AccountRecord } from '../account.ts';
+import { CallerError } from '../errors.ts';
+import { OIDC_SCOPES } from '../oauth/authorization-code.ts';
+import { scopesToTarget } from '../scopes.ts';
+import type { AccountStore } from '../storage/ports.ts';
+import type { ClientContext } from '../flows/context.ts';
+import {
+  msalKeys,
+  type AccessTokenEntity,
+  type AccountEntity,
+  type AppMetadataEntity,
+  type IdTokenEntity,
+  type RefreshTokenEntity,
+} from './entities.ts';
+import { isUsable } from './freshness.ts';
+
+export interface MsalCache {
+  Account: Record<string, AccountEntity>;
+  IdToken: Record<string, IdTokenEntity>;
+  AccessToken: Record<string, AccessTokenEntity>;
+  RefreshToken: Record<string, RefreshTokenEntity>;
+  AppMetadata: Record<string, AppMetadataEntity>;
+}
+
+function emptyCache(): MsalCache {
+  return { Account: {}, IdToken: {}, AccessToken: {}, RefreshToken: {}, AppMetadata: {} };
+}
+
+export async function serializeCache(ctx: ClientContext, store: AccountStore<AccountRecord>, homeAccountId: string): Promise<string> {
+  const cache = emptyCache();
+  const record = await store.get(homeAccountId);
+  if (record) {
+    cache.Account[msalKeys.account(record.account)] = record.account;
+    cache.IdToken[msalKeys.idToken(record.idToken)] = record.idToken;
+    if (record.refreshToken) cache.RefreshToken[msalKeys.refreshToken(record.refreshToken)] = record.refreshToken;
+    if (record.appMetadata) cache.AppMetadata[msalKeys.appMetadata(record.appMetadata)] = record.appMetadata;
+    for (const target of record.accessTokenTargets) {
+      const entity = await ctx.deps.cache.getAccessToken(
+        { homeAccountId, environment: record.account.environment, clientId: ctx.config.clientId, realm: record.account.realm, target },
+        ctx.deps.now(),
+      );
+      if (entity) cache.AccessToken[msalKeys.accessToken(entity)] = entity;
+    }
+  }
+  return JSON.stringify(cache);
+}
+
+/**
+ * Imports the accounts of an MSAL JSON cache that belong to this client and authority host.
+ * @returns the imported accounts.
+ * @throws CallerError `invalid_request` for input that is not an MSAL cache.
+ */
+export async function deserializeCache(ctx: ClientContext, store: AccountStore<AccountRecord>, json: string): Promise<AccountInfo[]> {
+  const input = parseCache(json);
+  const { clientId } = ctx.config;
+  const environment = ctx.config.authority.environment.toLowerCase();
+  const sameAccount = (e: { home_account_id?: unknown; environment?: unknown }, account: AccountEntity) =>
+    e.home_account_id === account.home_account_id && String(e.environment).toLowerCase() === environment;
+  const imported: AccountInfo[] = [];
+  for (const account of Object.values(input.Account)) {
+    if (!isEntity(account, ['home_account_id', 'environment', 'realm', 'local_account_id', 'username']) || account.environment.toLowerCase() !== environment) continue;
+    const idToken = Object.values(input.IdToken).find((e) => isEntity(e, ['secret', 'realm']) && sameAccount(e, account) && e.client_id === clientId);
+    if (!idToken) continue;
+    const appMetadata = Object.values(input.AppMetadata).find((e) => e.client_id === clientId && String(e.environment).toLowerCase() === environment);
+    const refreshToken = Object.values(input.RefreshToken).find(
+      (e) => isEntity(e, ['secret']) && sameAccount(e, account) && (e.client_id === clientId || (e.family_id !== undefined && e.family_id === appMetadata?.family_id)),
+    );
+    const record: AccountRecord = {
+      account: { ...account, environment: ctx.config.authority.environment },
+      idToken: { ...idToken, environment: ctx.config.authority.environment },
+      idTokenClaims: safeClaims(idToken.secret),
+      accessTokenTargets: [],
+    };
+    if (refreshToken) record.refreshToken = { ...refreshToken, environment: ctx.config.authority.environment };
+    if (appMetadata) record.appMetadata = appMetadata;
+    for (const at of Object.values(input.AccessToken)) {
+      if (!isEntity(at, ['secret', 'realm', 'target', 'expires_on', 'cached_at']) || !sameAccount(at, account) || at.client_id !== clientId) continue;
+      // Our cache is looked up by exact target, so it is normalised the way requests are.
+      const target = scopesToTarget(at.target.split(' ').filter((s) => s && !(OIDC_SCOPES as readonly string[]).includes(s.toLowerCase())));
+      const entity: AccessTokenEntity = { ...at, environment: ctx.config.authority.environment, target, credential_type: 'AccessToken', token_type: at.token_type ?? 'Bearer' };
+      entity.extended_expires_on ??= entity.expires_on;
+      if (!isUsable(entity, ctx.deps.now())) continue;
+      await ctx.deps.cache.saveAccessToken(entity, ctx.deps.now());
+      record.accessTokenTargets.push(target);
+    }
+    await store.put(account.home_account_id, record);
+    imported.push(accountInfo(record.account));
+  }
+  return imported;
+}
+
+function parseCache(json: string): MsalCache {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new CallerError('invalid_request', 'The cache is not JSON');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CallerError('invalid_request', 'The cache is not an MSAL cache object');
+  const cache = emptyCache();
+  for (const section of Object.keys(cache) as (keyof MsalCache)[]) {
+    const entries = (value as Record<string, unknown>)[section];
+    if (entries === undefined) continue;
+    if (!entries || typeof entries !== 'object' || Array.isArray(entries)) throw new CallerError('invalid_request', `${section} is not an object`);
+    (cache[section] as Record<string, unknown>) = entries as Record<string, unknown>;
+  }
+  return cache;
+}
+
+function isEntity<T extends object>(value: T, fields: string[]): value is T {
+  return !!value && typeof value === 'object' && fields.every((f) => typeof (value as Record<string, unknown>)[f] === 'string');
+}
+
+function safeClaims(idToken: string): Record<string, unknown> {
+  try {
+    return jose.decodeJwt(idToken) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+}

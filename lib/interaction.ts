@@ -1,0 +1,22 @@
+/**
+ * Which provider errors mean "the user must sign in again" (MSAL's InteractionRequiredAuthError), as
+ * msal-common classifies them, plus `invalid_grant`, which MSAL Python/Java tell apps to treat so.
+ */
+import { InteractionRequiredError, ServerError } from './errors.ts';
+
+const INTERACTION_ERRORS = new Set(['interaction_required', 'consent_required', 'login_required', 'bad_token', 'invalid_grant', 'no_tokens_found']);
+const INTERACTION_SUBERRORS = new Set(['message_only', 'additional_action', 'basic_action', 'user_password_expired', 'consent_required', 'bad_token']);
+
+export function isInteractionRequired(error: ServerError): boolean {
+  return INTERACTION_ERRORS.has(error.errorCode) || (error.subError !== undefined && INTERACTION_SUBERRORS.has(error.subError));
+}
+
+/** The same error as an InteractionRequiredError when it is one, unchanged otherwise. */
+export function classifyServerError(error: unknown): unknown {
+  if (!(error instanceof ServerError) || error instanceof InteractionRequiredError || !isInteractionRequired(error)) return error;
+  return new InteractionRequiredError(error.fields, error.providerStatus, error.retryAfter);
+}
+
+export function noTokensFound(message: string): InteractionRequiredError {
+  return new InteractionRequiredError({ error: 'no_tokens_found', error_description: message }, 400);
+}

@@ -1,0 +1,75 @@
+// Child: our lib's ConfidentialClientApplication#acquireTokenForClient cache hits in Node.
+// Env: AUTHORITY, CLIENT_ID, CLIENT_SECRET, TOKEN_CACHE_KEY (+ NODE_EXTRA_CA_CERTS for the https IdP).
+import { SCOPE, SIZES, importLib, measureSequential, otherEntities, report } from './common.mjs';
+
+const { lib, via } = await importLib();
+const { ConfidentialClientApplication, TokenCache, ThrottlingCache, parseClientSettings } = lib;
+const { client, sealingKey } = await parseClientSettings(process.env);
+
+/** In-memory CacheStore that counts reads, so the harness can prove which layer served a hit. */
+class MapStore {
+  map = new Map();
+  gets = 0;
+  async get(key) {
+    this.gets++;
+    return this.map.get(key) ?? null;
+  }
+  async put(key, value) {
+    this.map.set(key, value);
+  }
+  async delete(key) {
+    this.map.delete(key);
+  }
+}
+
+const makeClient = (store, memoryEntries) =>
+  new ConfidentialClientApplication(client, {
+    cache: new TokenCache(store, sealingKey, memoryEntries === undefined ? {} : { memoryEntries }),
+    throttling: new ThrottlingCache(),
+    fetch: (input, init) => fetch(input, init),
+    now: () => Date.now(),
+  });
+
+const request = { scopes: [SCOPE] };
+const results = { via, cells: [] };
+for (const n of SIZES) {
+  const store = new MapStore();
+  const filler = new TokenCache(store, sealingKey);
+  const t0 = performance.now();
+  const now = Date.now();
+  const entities = otherEntities(n, { environment: client.authority.environment, clientId: client.clientId, realm: client.authority.tenant });
+  for (let i = 0; i < entities.length; i += 256) {
+    await Promise.all(entities.slice(i, i + 256).map((entity) => filler.saveAccessToken(entity, now)));
+  }
+  const fillMs = performance.now() - t0;
+
+  const warm = makeClient(store); // default memory layer (1000 entries)
+  const first = await warm.acquireTokenForClient(request);
+  if (first.tokenSource !== 'identity_provider') throw new Error(`first call came from ${first.tokenSource}`);
+  if (store.map.size !== n + 1) throw new Error(`store holds ${store.map.size} entries, expected ${n + 1}`);
+
+  let bad = 0;
+  let gets = store.gets;
+  const warmResult = await measureSequential(async () => {
+    const r = await warm.acquireTokenForClient(request);
+    if (r.tokenSource !== 'cache') bad++;
+  });
+  const warmStoreReads = store.gets - gets;
+
+  // memoryEntries: 0 → every lookup hashes the key, reads the store and decrypts (AES-GCM) + parses.
+  const cold = makeClient(store, 0);
+  gets = store.gets;
+  let coldOps = 0;
+  const coldResult = await measureSequential(async () => {
+    const r = await cold.acquireTokenForClient(request);
+    coldOps++;
+    if (r.tokenSource !== 'cache') bad++;
+  });
+  const coldStoreReads = store.gets - gets;
+  if (bad) throw new Error(`${bad} lookups were not cache hits`);
+  if (warmStoreReads !== 0) throw new Error(`warm path read the store ${warmStoreReads} times`);
+  if (coldStoreReads !== coldOps) throw new Error(`cold path: ${coldStoreReads} store reads for ${coldOps} lookups`);
+  results.cells.push({ n, fillMs, warm: warmResult, cold: coldResult });
+  process.stderr.write(`[lib] N=${n}: warm ${Math.round(warmResult.median)} ops/s, cold ${Math.round(coldResult.median)} ops/s (fill ${fillMs.toFixed(0)} ms)\n`);
+}
+report(results);

@@ -1,0 +1,68 @@
+// Bundled by workers.mjs (esbuild) and run in Miniflare: the same measurement as lib-node.mjs, but
+// inside workerd, whose WebCrypto and V8 settings are what the deployed Worker gets.
+// POST {"n":N,"plan":{rounds,roundMs,warmupMs}} → {warm, cold, fillMs}. Bindings: AUTHORITY, CLIENT_ID,
+// CLIENT_SECRET, TOKEN_CACHE_KEY.
+import { ConfidentialClientApplication, ThrottlingCache, TokenCache, parseClientSettings } from '../../lib/mod.ts';
+import { SCOPE, measureSequential, otherEntities } from './measure.mjs';
+
+class MapStore {
+  map = new Map();
+  gets = 0;
+  async get(key) {
+    this.gets++;
+    return this.map.get(key) ?? null;
+  }
+  async put(key, value) {
+    this.map.set(key, value);
+  }
+  async delete(key) {
+    this.map.delete(key);
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    try {
+      const { n, plan } = await request.json();
+      const { client, sealingKey } = await parseClientSettings(env);
+      const makeClient = (store, options) =>
+        new ConfidentialClientApplication(client, {
+          cache: new TokenCache(store, sealingKey, options),
+          throttling: new ThrottlingCache(),
+          fetch: (input, init) => fetch(input, init),
+          now: () => Date.now(),
+        });
+      const store = new MapStore();
+      const filler = new TokenCache(store, sealingKey);
+      const t0 = performance.now();
+      const now = Date.now();
+      const entities = otherEntities(n, { environment: client.authority.environment, clientId: client.clientId, realm: client.authority.tenant });
+      for (let i = 0; i < entities.length; i += 256) {
+        await Promise.all(entities.slice(i, i + 256).map((entity) => filler.saveAccessToken(entity, now)));
+      }
+      const fillMs = performance.now() - t0;
+      const request_ = { scopes: [SCOPE] };
+      const warm = makeClient(store, {});
+      const first = await warm.acquireTokenForClient(request_);
+      if (first.tokenSource !== 'identity_provider') throw new Error(`first call came from ${first.tokenSource}`);
+      let bad = 0;
+      let gets = store.gets;
+      const warmResult = await measureSequential(async () => {
+        if ((await warm.acquireTokenForClient(request_)).tokenSource !== 'cache') bad++;
+      }, plan);
+      if (store.gets !== gets) throw new Error('warm path read the store');
+      const cold = makeClient(store, { memoryEntries: 0 });
+      gets = store.gets;
+      let coldCalls = 0;
+      const coldResult = await measureSequential(async () => {
+        coldCalls++;
+        if ((await cold.acquireTokenForClient(request_)).tokenSource !== 'cache') bad++;
+      }, plan);
+      if (store.gets - gets !== coldCalls) throw new Error(`cold path: ${store.gets - gets} store reads for ${coldCalls} lookups`);
+      if (bad) throw new Error(`${bad} lookups were not cache hits`);
+      return Response.json({ n, fillMs, warm: warmResult, cold: coldResult });
+    } catch (error) {
+      return Response.json({ error: String(error?.stack ?? error) }, { status: 500 });
+    }
+  },
+};

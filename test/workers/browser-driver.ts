@@ -1,0 +1,145 @@
+/**
+ * A browser without a browser, for sign-in tests inside workerd: cookie jars for the Worker and the
+ * identity provider, manual redirects, and the provider's login and consent forms filled in. The real
+ * browser test (Chromium) is test/e2e; this one lets each security rule be its own fast test.
+ */
+import { call, idp, settings } from './harness.ts';
+import type { Env } from '../../functions/workers/index.ts';
+
+export const WORKER_ORIGIN = 'https://worker.test';
+
+export async function signInSettings(overrides: Record<string, string | undefined> = {}): Promise<Env> {
+  return settings({
+    REDIRECT_URI: `${WORKER_ORIGIN}/auth/callback`,
+    SPA_SCOPES: 'api://downstream/read',
+    SESSION_KEY: crypto.randomUUID() + crypto.randomUUID(),
+    ALLOWED_ORIGINS: WORKER_ORIGIN,
+    POST_LOGOUT_REDIRECT_URI: `${WORKER_ORIGIN}/`,
+    ...overrides,
+  });
+}
+
+export class CookieJar {
+  readonly cookies = new Map<string, string>();
+
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(';');
+      const index = pair!.indexOf('=');
+      const name = pair!.slice(0, index).trim();
+      const value = pair!.slice(index + 1).trim();
+      const expired = attributes.some((a) => /^\s*max-age=\s*0\s*$/i.test(a));
+      if (expired || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+export interface User {
+  username: string;
+  password: string;
+}
+
+export const alice: User = { username: 'alice@contoso.test', password: 'alice-password' };
+export const bob: User = { username: 'bob@contoso.test', password: 'bob-password' };
+
+/** One browser: its own cookies for the Worker and for the provider. */
+export class Browser {
+  readonly worker = new CookieJar();
+  readonly provider = new CookieJar();
+  constructor(readonly env: Env) {}
+
+  async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
+    const response = await call(this.env, path, { method: 'GET', key: null, headers: { cookie: this.worker.header(), ...headers } });
+    this.worker.store(response);
+    return response;
+  }
+
+  async post(path: string, options: { json?: unknown; body?: string; contentType?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+    const response = await call(this.env, path, {
+      key: null,
+      ...(options.json !== undefined ? { json: options.json } : {}),
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      ...(options.contentType ? { contentType: options.contentType } : {}),
+      headers: { cookie: this.worker.header(), ...options.headers },
+    });
+    this.worker.store(response);
+    return response;
+  }
+
+  /** XHR-style call from the SPA: same origin, with the CSRF header. */
+  token(scopes: string[] = ['api://downstream/read']): Promise<Response> {
+    return this.post('/auth/token', { json: { scopes }, headers: { origin: WORKER_ORIGIN, 'x-requested-with': 'fetch' } });
+  }
+
+  /** GET /auth/login: returns the provider URL the Worker redirected to. */
+  async startSignIn(query = 'returnTo=/'): Promise<string> {
+    const response = await this.get(`/auth/login?${query}`);
+    if (response.status !== 302) throw new Error(`login answered ${response.status}: ${await response.text()}`);
+    return response.headers.get('location')!;
+  }
+
+  /**
+   * Goes through the provider's login and consent pages. Returns where the provider finally sends the
+   * browser: the callback URL (query mode) or, for form_post, the form's fields.
+   */
+  async authenticate(authorizeUrl: string, user: User = alice): Promise<{ url: string } | { form: URLSearchParams }> {
+    let url = authorizeUrl;
+    let init: RequestInit = { method: 'GET' };
+    for (let hop = 0; hop < 20; hop++) {
+      if (url.startsWith(WORKER_ORIGIN)) return { url };
+      const headers = new Headers(init.headers);
+      headers.set('cookie', this.provider.header());
+      const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+      this.provider.store(response);
+      if (response.status >= 300 && response.status < 400) {
+        url = new URL(response.headers.get('location')!, url).href;
+        init = { method: 'GET' };
+        continue;
+      }
+      const html = await response.text();
+      if (response.status !== 200) throw new Error(`provider answered ${response.status} at ${url}: ${html.slice(0, 300)}`);
+      const form = parseForm(html, url);
+      if (!form) throw new Error(`no form at ${url}`);
+      if (form.action.startsWith(WORKER_ORIGIN)) return { form: new URLSearchParams(form.fields) };
+      if (form.fields.prompt === 'login') Object.assign(form.fields, { login: user.username, password: user.password });
+      url = form.action;
+      init = { method: 'POST', body: new URLSearchParams(form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    }
+    throw new Error('too many redirects');
+  }
+
+  /** Delivers the provider's answer to the Worker's callback, as the browser would. */
+  async complete(answer: { url: string } | { form: URLSearchParams }): Promise<Response> {
+    if ('url' in answer) {
+      const url = new URL(answer.url);
+      return this.get(url.pathname + url.search);
+    }
+    return this.post('/auth/callback', { body: answer.form.toString(), contentType: 'application/x-www-form-urlencoded', headers: { origin: idp.origin } });
+  }
+
+  /** The whole sign-in; returns the callback's response. */
+  async signIn(user: User = alice, query = 'returnTo=/'): Promise<Response> {
+    return this.complete(await this.authenticate(await this.startSignIn(query), user));
+  }
+}
+
+function parseForm(html: string, pageUrl: string): { action: string; fields: Record<string, string> } | null {
+  const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+  if (!form) return null;
+  const fields: Record<string, string> = {};
+  for (const input of form[2]!.matchAll(/<input([^>]*)>/gi)) {
+    const name = /name="([^"]*)"/i.exec(input[1]!)?.[1];
+    const value = /value="([^"]*)"/i.exec(input[1]!)?.[1];
+    if (name) fields[name] = decode(value ?? '');
+  }
+  return { action: new URL(decode(form[1]!), pageUrl).href, fields };
+}
+
+function decode(text: string): string {
+  return text.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;|&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x2F;/gi, '/');
+}
