@@ -3,7 +3,6 @@
  * checks the response shape and the ID token's claims, validateIdToken checks its signature and the
  * rest. Entra's extra fields (`client_info`, `foci`, `ext_expires_in`, `refresh_in`) are kept.
  */
-import * as jose from 'jose';
 import * as oauth from 'oauth4webapi';
 import { NetworkError } from '../errors.ts';
 import { normalizeTokenResponse, type TokenResponse } from './client-credentials.ts';
@@ -33,13 +32,18 @@ export async function processUserTokenResponse(
 ): Promise<UserTokenResponse> {
   // The issuer an ID token must carry depends on its own `tid` for Entra's multi-tenant authorities,
   // so it is worked out from the (not yet verified) body first; the signature check follows.
+  // The ID token is validated first (signature, alg, claims, nonce), so that every defect in it is
+  // reported as such, whichever check would have caught it.
   let issuer = ctx.as.issuer;
+  let idTokenClaims: Record<string, unknown> | undefined;
   const peek = (await response.clone().json().catch(() => null)) as { id_token?: unknown } | null;
-  if (typeof peek?.id_token === 'string') {
+  if (peek?.id_token !== undefined || grant === 'authorization_code') {
     try {
-      issuer = expectedIssuer(ctx, jose.decodeJwt(peek.id_token));
+      idTokenClaims = await validateIdToken(peek?.id_token, ctx, expectedNonce);
+      issuer = expectedIssuer(ctx, idTokenClaims);
     } catch (cause) {
-      throw cause instanceof NetworkError ? cause : new NetworkError('invalid_id_token', 'The ID token was rejected: not a JWT', correlationId);
+      if (cause instanceof NetworkError) cause.correlationId = correlationId;
+      throw cause;
     }
   }
   const as = { ...ctx.as, issuer };
@@ -66,13 +70,6 @@ export async function processUserTokenResponse(
   for (const field of ['refresh_token', 'id_token', 'client_info', 'foci'] as const) {
     if (typeof body[field] === 'string') result[field] = body[field] as string;
   }
-  if (result.id_token !== undefined) {
-    try {
-      result.idTokenClaims = await validateIdToken(result.id_token, ctx, expectedNonce);
-    } catch (cause) {
-      if (cause instanceof NetworkError) cause.correlationId = correlationId;
-      throw cause;
-    }
-  }
+  if (idTokenClaims) result.idTokenClaims = idTokenClaims;
   return result;
 }

@@ -224,6 +224,13 @@ export async function startIdp(options = {}) {
             message: 'A transient error has occurred. Please try again.',
           }, retryHeaders);
           return true;
+        case 'invalid_grant':
+          // What Entra answers for a revoked or expired refresh token (user must sign in again).
+          sendEntraError(res, req, 400, {
+            error: 'invalid_grant', code: 700082,
+            message: 'The refresh token has expired due to inactivity.',
+          }, retryHeaders);
+          return true;
         case 'nonjson':
           sendText(res, 200, 'text/html; charset=utf-8', '<html>oops</html>');
           return true;
