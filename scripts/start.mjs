@@ -12,7 +12,8 @@ assertNode22();
 const idpPort = Number(process.env.IDP_PORT ?? 9090);
 const workerPort = Number(process.env.PORT ?? 8787);
 
-const idp = await startIdp({ port: idpPort });
+const origin = `http://localhost:${workerPort}`;
+const idp = await startIdp({ port: idpPort, redirectUris: [`${origin}/auth/callback`] });
 const callerKey = randomBytes(24).toString('base64url');
 const callers = {
   local: { key_sha256: createHash('sha256').update(callerKey).digest('hex'), scopes: ['api://downstream/.default', 'api://other/.default'] },
@@ -23,13 +24,20 @@ const vars = {
   CLIENT_SECRET: idp.clients.webApp.clientSecret,
   TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
   CALLERS: JSON.stringify(callers),
+  REDIRECT_URI: `${origin}/auth/callback`,
+  SPA_SCOPES: 'api://downstream/read',
+  SESSION_KEY: randomBytes(32).toString('base64url'),
+  ALLOWED_ORIGINS: origin,
+  POST_LOGOUT_REDIRECT_URI: `${origin}/`,
 };
 // Single quotes keep the JSON intact in wrangler's dotenv parser.
 writeFileSync(join(root, '.dev.vars'), Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
 
 console.log(`
-Local identity provider: ${idp.authority()}  (users: ${idp.users.map((u) => `${u.username} / ${u.password}`).join(', ')})
-Worker: http://localhost:${workerPort}
+Local identity provider: ${idp.authority()}
+Worker: ${origin}
+
+Sign in in a browser at ${origin}/ as ${idp.users.map((u) => `${u.username} / ${u.password}`).join(' or ')}.
 
 Get an app token:
   curl -s -X POST http://localhost:${workerPort}/token/client \\

@@ -60,15 +60,17 @@ export async function serializeCache(ctx: ClientContext, store: AccountStore<Acc
 export async function deserializeCache(ctx: ClientContext, store: AccountStore<AccountRecord>, json: string): Promise<AccountInfo[]> {
   const input = parseCache(json);
   const { clientId } = ctx.config;
-  const environment = ctx.config.authority.environment.toLowerCase();
+  const isOurs = environmentMatcher(ctx.config.authority.environment);
   const sameAccount = (e: { home_account_id?: unknown; environment?: unknown }, account: AccountEntity) =>
-    e.home_account_id === account.home_account_id && String(e.environment).toLowerCase() === environment;
+    e.home_account_id === account.home_account_id && isOurs(e.environment);
   const imported: AccountInfo[] = [];
   for (const account of Object.values(input.Account)) {
-    if (!isEntity(account, ['home_account_id', 'environment', 'realm', 'local_account_id', 'username']) || account.environment.toLowerCase() !== environment) continue;
-    const idToken = Object.values(input.IdToken).find((e) => isEntity(e, ['secret', 'realm']) && sameAccount(e, account) && e.client_id === clientId);
+    if (!isEntity(account, ['home_account_id', 'environment', 'realm', 'local_account_id', 'username']) || !isOurs(account.environment)) continue;
+    const idToken = Object.values(input.IdToken).find(
+      (e) => isEntity(e, ['secret', 'realm']) && sameAccount(e, account) && e.client_id === clientId && e.realm.toLowerCase() === account.realm.toLowerCase(),
+    );
     if (!idToken) continue;
-    const appMetadata = Object.values(input.AppMetadata).find((e) => e.client_id === clientId && String(e.environment).toLowerCase() === environment);
+    const appMetadata = Object.values(input.AppMetadata).find((e) => e.client_id === clientId && isOurs(e.environment));
     const refreshToken = Object.values(input.RefreshToken).find(
       (e) => isEntity(e, ['secret']) && sameAccount(e, account) && (e.client_id === clientId || (e.family_id !== undefined && e.family_id === appMetadata?.family_id)),
     );
@@ -82,6 +84,8 @@ export async function deserializeCache(ctx: ClientContext, store: AccountStore<A
     if (appMetadata) record.appMetadata = appMetadata;
     for (const at of Object.values(input.AccessToken)) {
       if (!isEntity(at, ['secret', 'realm', 'target', 'expires_on', 'cached_at']) || !sameAccount(at, account) || at.client_id !== clientId) continue;
+      // Our account record covers the account's home realm; other tenants' tokens are not imported.
+      if (at.realm.toLowerCase() !== account.realm.toLowerCase()) continue;
       // Our cache is looked up by exact target, so it is normalised the way requests are.
       const target = scopesToTarget(at.target.split(' ').filter((s) => s && !(OIDC_SCOPES as readonly string[]).includes(s.toLowerCase())));
       const entity: AccessTokenEntity = { ...at, environment: ctx.config.authority.environment, target, credential_type: 'AccessToken', token_type: at.token_type ?? 'Bearer' };
@@ -94,6 +98,23 @@ export async function deserializeCache(ctx: ClientContext, store: AccountStore<A
     imported.push(accountInfo(record.account));
   }
   return imported;
+}
+
+/**
+ * Entra's clouds answer under several host names, and MSAL writes whichever alias it prefers
+ * (msal-node: `login.windows.net` for the public cloud); both MSALs match environments by alias.
+ */
+const CLOUD_ALIASES = [
+  ['login.microsoftonline.com', 'login.windows.net', 'login.microsoft.com', 'sts.windows.net'],
+  ['login.partner.microsoftonline.cn', 'login.chinacloudapi.cn'],
+  ['login.microsoftonline.de'],
+  ['login.microsoftonline.us', 'login.usgovcloudapi.net'],
+];
+
+function environmentMatcher(environment: string): (candidate: unknown) => boolean {
+  const host = environment.toLowerCase();
+  const aliases = new Set(CLOUD_ALIASES.find((cloud) => cloud.includes(host)) ?? [host]);
+  return (candidate) => typeof candidate === 'string' && aliases.has(candidate.toLowerCase());
 }
 
 function parseCache(json: string): MsalCache {

@@ -113,7 +113,8 @@ function resourceServerInfo(resource, controls) {
 function clientMetadata({ redirectUris, certJwk }) {
   const web = {
     redirect_uris: redirectUris,
-    post_logout_redirect_uris: [...DEFAULT_POST_LOGOUT_REDIRECT_URIS],
+    // Every app that may sign in may also be sent back to its own start page after sign-out.
+    post_logout_redirect_uris: [...new Set([...DEFAULT_POST_LOGOUT_REDIRECT_URIS, ...redirectUris.map((uri) => new URL('/', uri).href)])],
     response_types: ['code'],
   };
   return [

@@ -1,6 +1,6 @@
 /** Browser sign-in with the authorization code flow + PKCE, end to end in workerd against the provider. */
 import { beforeEach, describe, expect, test } from 'vitest';
-import { provider } from './harness.ts';
+import { idp, provider } from './harness.ts';
 import { Browser, WORKER_ORIGIN, alice, signInSettings } from './browser-driver.ts';
 
 beforeEach(() => provider.reset());
@@ -34,6 +34,16 @@ describe('sign-in', () => {
     expect((await provider.counts())['token:authorization_code']).toBe(1);
   });
 
+  test('signs in through the multi-tenant "common" authority, resolving the {tenantid} issuer', async () => {
+    const browser = new Browser(await signInSettings({ AUTHORITY: `${idp.origin}/common` }));
+    const response = await browser.signIn();
+    expect(response.status).toBe(302);
+    const me = (await (await browser.get('/auth/me')).json()) as { account: { tenantId: string }; claims: { iss: string } };
+    expect(me.account.tenantId).toBe(idp.tenants.primary);
+    expect(me.claims.iss).toBe(`${idp.authority}/v2.0`);
+    expect((await browser.token()).status).toBe(200);
+  });
+
   test('works with response_mode=form_post (POST callback)', async () => {
     const browser = new Browser(await signInSettings());
     const response = await browser.signIn(alice, 'returnTo=/&response_mode=form_post');
@@ -51,6 +61,10 @@ describe('sign-in', () => {
     expect(location.pathname).toMatch(/\/oauth2\/v2.0\/logout$/);
     expect(location.searchParams.get('post_logout_redirect_uri')).toBe(`${WORKER_ORIGIN}/`);
     expect(location.searchParams.get('id_token_hint')).toBeTruthy();
+    // The provider accepts the post-logout redirect (it answers its confirmation page, not an error).
+    const endSession = await fetch(location.href, { redirect: 'manual' });
+    expect(endSession.status).toBe(200);
+    expect(await endSession.text()).toMatch(/<form/i);
     expect((await browser.get('/auth/me')).status).toBe(401);
     const replayed = new Browser(browser.env);
     for (const part of oldCookies.split('; ')) replayed.worker.cookies.set(part.split('=')[0]!, part.slice(part.indexOf('=') + 1));
