@@ -18,6 +18,7 @@ import { endSessionUrl } from './oauth/logout.ts';
 import { validateAccessToken } from './oauth/access-token.ts';
 import { acquireTokenByAuthCodeFlow, initiateAuthCodeFlow, type AuthCodeFlowRequest, type AuthCodeResult } from './flows/auth-code.ts';
 import {
+  SingleFlight,
   toResult,
   type AuthenticationResult,
   type CallOptions,
@@ -39,7 +40,7 @@ export interface AcquireTokenForClientRequest {
 }
 
 export class ConfidentialClientApplication {
-  private readonly inflight = new Map<string, Promise<AuthenticationResult>>();
+  private readonly inflight = new SingleFlight<AuthenticationResult>();
   private readonly silent = newSilentState();
   readonly config: ConfidentialClientConfig;
   private readonly deps: ClientDependencies;
@@ -132,12 +133,7 @@ export class ConfidentialClientApplication {
   }
 
   private singleFlight(query: AccessTokenQuery, claims: string | undefined, correlationId: string): Promise<AuthenticationResult> {
-    const key = `${query.target}\n${claims ?? ''}`;
-    const running = this.inflight.get(key);
-    if (running) return running;
-    const promise = this.fetchToken(query, claims, correlationId).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, promise);
-    return promise;
+    return this.inflight.run(`${query.target}\n${claims ?? ''}`, () => this.fetchToken(query, claims, correlationId));
   }
 
   private async fetchToken(query: AccessTokenQuery, claims: string | undefined, correlationId: string): Promise<AuthenticationResult> {

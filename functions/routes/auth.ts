@@ -22,6 +22,7 @@ import { clearedCookie, cookieName, readSealedCookie, sealedCookie } from '../co
 import { errorPage } from '../error-page.ts';
 import { readBodyParameters } from '../request-body.ts';
 import { validateReturnTo } from '../return-to.ts';
+import { tokenResponse } from '../token-response.ts';
 import { SESSION_TTL_SECONDS, readSession, sessionCookie, sessionCookieName, type AccountSessions } from '../sessions.ts';
 import type { WebSettings } from '../web-settings.ts';
 
@@ -129,17 +130,7 @@ export function authRoutes(stores: (c: Context<AppEnv>) => SignInStores): Hono<A
     });
     if (!outcome) throw interactionRequired('The session has ended');
     if (!outcome.ok) throw deserializeAuthError(outcome.error);
-    const result = outcome.value;
-    c.header('cache-control', 'no-store');
-    return c.json({
-      access_token: result.accessToken,
-      token_type: result.tokenType,
-      expires_in: Math.max(0, result.expiresOn - Math.floor(Date.now() / 1000)),
-      expires_on: result.expiresOn,
-      scope: result.scopes.join(' '),
-      token_source: result.tokenSource,
-      correlation_id: result.correlationId,
-    });
+    return tokenResponse(outcome.value);
   });
 
   auth.post('/logout', async (c) => {

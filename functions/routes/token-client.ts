@@ -4,6 +4,7 @@ import { CallerError, normalizeScopes } from '../../lib/mod.ts';
 import type { AppEnv, AppOptions } from '../app.ts';
 import { assertScopesAllowed, authenticateCaller } from '../callers.ts';
 import { readBodyParameters } from '../request-body.ts';
+import { tokenResponse } from '../token-response.ts';
 
 export function clientTokenRoute(waitUntil: AppOptions['waitUntil']): Handler<AppEnv> {
   return async (c: Context<AppEnv>) => {
@@ -22,16 +23,6 @@ export function clientTokenRoute(waitUntil: AppOptions['waitUntil']): Handler<Ap
       { scopes, forceRefresh, correlationId: c.var.correlationId, ...(claims ? { claims } : {}) },
       { waitUntil: waitUntil(c) },
     );
-    c.header('cache-control', 'no-store');
-    return c.json({
-      access_token: result.accessToken,
-      token_type: result.tokenType,
-      expires_in: Math.max(0, result.expiresOn - Math.floor(Date.now() / 1000)),
-      expires_on: result.expiresOn,
-      ext_expires_in: Math.max(0, result.extExpiresOn - Math.floor(Date.now() / 1000)),
-      scope: result.scopes.join(' '),
-      token_source: result.tokenSource,
-      correlation_id: result.correlationId,
-    });
+    return tokenResponse(result);
   };
 }
