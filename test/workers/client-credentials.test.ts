@@ -74,10 +74,10 @@ describe('the token cache', () => {
   });
 
   test('after refresh_in, serves the cached token and renews it in the background', async () => {
-    await provider.tokenLifetime({ accessTokenTtl: 3600, refreshIn: 1 });
+    await provider.tokenLifetime({ accessTokenTtl: 3600, refreshIn: 2 });
     const env = await settings();
     const first = (await (await clientToken(env)).json()) as { access_token: string };
-    await sleep(1500);
+    await sleep(2500);
     const during = (await (await clientToken(env)).json()) as { access_token: string; token_source: string };
     expect(during).toMatchObject({ access_token: first.access_token, token_source: 'cache' });
     expect(await provider.clientCredentialsCalls()).toBe(2);
@@ -87,10 +87,10 @@ describe('the token cache', () => {
   });
 
   test('keeps serving the cached token when the background renewal fails', async () => {
-    await provider.tokenLifetime({ accessTokenTtl: 3600, refreshIn: 1 });
+    await provider.tokenLifetime({ accessTokenTtl: 3600, refreshIn: 2 });
     const env = await settings();
     const first = (await (await clientToken(env)).json()) as { access_token: string };
-    await sleep(1500);
+    await sleep(2500);
     await provider.fault({ endpoint: 'token', kind: '500', times: 2 });
     const response = await clientToken(env);
     expect(response.status).toBe(200);

@@ -214,11 +214,12 @@ describe('/auth/token', () => {
   });
 
   test('serves the cached token and refreshes in the background once refresh_on has passed', async () => {
-    await provider.tokenLifetime({ accessTokenTtl: 3600, refreshIn: 1 });
+    // refresh_on has whole-second resolution: 2 s keeps the first call clear of it.
+    await provider.tokenLifetime({ accessTokenTtl: 3600, refreshIn: 2 });
     const browser = new Browser(await signInSettings());
     await browser.signIn();
     const first = (await (await browser.token()).json()) as { access_token: string };
-    await sleep(1500);
+    await sleep(2500);
     const during = (await (await browser.token()).json()) as { access_token: string; token_source: string };
     expect(during).toMatchObject({ access_token: first.access_token, token_source: 'cache' });
     await sleep(300);
