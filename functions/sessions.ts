@@ -3,10 +3,17 @@
  * itself (and the account's refresh token) lives with the account (a Durable Object on Workers), so
  * signing out ends it everywhere and a copied cookie stops working.
  */
-import type { AccountRecord, AuthenticationResult, Settings } from '../lib/mod.ts';
-import type { RpcResult, SessionView } from './workers/account-object.ts';
+import type { AccountInfo, AccountRecord, AuthenticationResult, SerializedAuthError, Settings } from '../lib/mod.ts';
 import { cookieName, readSealedCookie, sealedCookie } from './cookies.ts';
 import type { WebSettings } from './web-settings.ts';
+
+/** A result that crosses an RPC boundary: errors travel as data because classes do not survive it. */
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: SerializedAuthError };
+
+export interface SessionView {
+  account: AccountInfo;
+  claims: Record<string, unknown>;
+}
 
 /** Absolute session lifetime: a new sign-in after 8 hours, whatever the activity. */
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;

@@ -1,11 +1,12 @@
 /**
  * `npm test`: type-check, the Workers suite inside workerd (vitest + @cloudflare/vitest-plugin, with the
- * local identity provider), and the lib suite under Deno. Ends with one plain `N passed, N failed` line
- * summing both runtimes, because CI reads neither vitest's nor deno's summary.
+ * local identity provider), the lib suite under Deno, and the Node suites (`node --test`: the real-browser
+ * sign-in in test/e2e, interop checks in test/interop). Ends with one plain `N passed, N failed` line
+ * summing them all, because CI reads none of the runners' own summaries.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertNode22, bin, cacheDir, denoBinary, run } from './toolchain.mjs';
+import { assertNode22, bin, cacheDir, denoBinary, root, run } from './toolchain.mjs';
 import { startIdp } from '../test/idp/server.mjs';
 
 assertNode22();
@@ -53,6 +54,31 @@ if (summary) {
 if (!summary || (deno.code !== 0 && Number(summary[3]) === 0)) {
   console.error('deno test did not complete');
   failed += 1;
+}
+
+// Node's test runner: the browser sign-in (Chromium + the Worker in workerd) and the interop suites.
+// Globs rather than directories: Node 22 runs a directory argument as a script, and test/ folders hold
+// helpers (worker.mjs, *.tmp.mjs) that are not tests.
+const nodeSuites = ['test/e2e', 'test/interop']
+  .filter((dir) => existsSync(join(root, dir)) && readdirSync(join(root, dir)).some((f) => f.endsWith('.test.mjs')))
+  .map((dir) => `${dir}/*.test.mjs`);
+if (nodeSuites.length > 0) {
+  const nodeTest = await run(process.execPath, ['--test', '--test-reporter=tap', ...nodeSuites], { capture: true });
+  // The TAP trailer: `# pass N`, `# fail N`, `# cancelled N` (tests cut short by a failed hook or a timeout).
+  const count = (name) => {
+    const matches = [...nodeTest.output.matchAll(new RegExp(`^# ${name} (\\d+)$`, 'gm'))];
+    return matches.length ? Number(matches.at(-1)[1]) : undefined;
+  };
+  const [nodePassed, nodeFailed, nodeCancelled] = [count('pass'), count('fail'), count('cancelled') ?? 0];
+  if (nodePassed !== undefined && nodeFailed !== undefined) {
+    passed += nodePassed;
+    failed += nodeFailed + nodeCancelled;
+    console.log(`node --test (${nodeSuites.join(' ')}): ${nodePassed} passed, ${nodeFailed + nodeCancelled} failed`);
+  }
+  if (nodePassed === undefined || nodeFailed === undefined || (nodeTest.code !== 0 && nodeFailed + nodeCancelled === 0)) {
+    console.error('node --test did not complete');
+    failed += 1;
+  }
 }
 
 console.log(`${passed} passed, ${failed} failed`);

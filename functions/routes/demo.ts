@@ -87,7 +87,9 @@ const HTML_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on the sign-out form,
+  // which the CSRF check must refuse.
+  'referrer-policy': 'same-origin',
 };
 
 export function demoRoutes(): Hono<AppEnv> {

@@ -12,21 +12,13 @@ import {
   accountInfo,
   displayClaims,
   serializeAuthError,
-  type AccountInfo,
   type AccountRecord,
   type AccountStore,
   type AuthenticationResult,
-  type SerializedAuthError,
   type Settings,
 } from '../../lib/mod.ts';
 import { depsFor } from '../deps.ts';
-
-export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: SerializedAuthError };
-
-export interface SessionView {
-  account: AccountInfo;
-  claims: Record<string, unknown>;
-}
+import type { RpcResult, SessionView } from '../sessions.ts';
 
 interface Bindings {
   TOKEN_CACHE: KVNamespace;
