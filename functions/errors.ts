@@ -40,6 +40,11 @@ export function errorResponse(error: AuthError, correlationId: string): Response
     error_description: error.errorMessage,
     correlation_id: error.correlationId ?? correlationId,
   };
+  // The SPA needs one signal for "send the user to sign in again"; the provider's own error stays in the text.
+  if (error instanceof InteractionRequiredError && error.errorCode !== 'interaction_required') {
+    body.error = 'interaction_required';
+    body.error_description = `${error.errorCode}: ${error.errorMessage}`;
+  }
   const headers = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' });
   if (error instanceof ServerError) {
     if (error.errorCodes) body.error_codes = error.errorCodes;

@@ -4,7 +4,7 @@
 import { DEFAULTS } from './config.mjs';
 import { ID_TOKEN_CRAFT_KINDS } from './id-token-craft.mjs';
 
-export const FAULT_KINDS = new Set(['429', '500', '503', 'slow', 'nonjson', 'invalid_json', 'invalid_grant']);
+export const FAULT_KINDS = new Set(['429', '500', '503', 'slow', 'nonjson', 'invalid_json', 'invalid_grant', 'interaction_required']);
 
 export class TestControls {
   constructor() {
@@ -36,7 +36,7 @@ export class TestControls {
   /**
    * @typedef {object} Fault
    * @property {string} endpoint  'token' | 'token:<grant>' | 'discovery' | 'keys' | 'authorize' | 'devicecode' | 'logout' | ...
-   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'} kind
+   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'|'interaction_required'} kind
    * @property {number} [times]       default 1
    * @property {number} [retryAfter]  seconds, Retry-After on 429/503 (and 500 if given)
    * @property {number} [delayMs]     for 'slow', default 15000

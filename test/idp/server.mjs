@@ -231,6 +231,16 @@ export async function startIdp(options = {}) {
             message: 'The refresh token has expired due to inactivity.',
           }, retryHeaders);
           return true;
+        case 'interaction_required': {
+          // A Conditional Access step-up, as Entra answers it: the claims challenge travels with the error.
+          const body = entraErrorBody({
+            origin, error: 'interaction_required', code: 50076,
+            message: 'Due to a configuration change made by your administrator, you must use multi-factor authentication.',
+            traceId: req.entra?.traceId, correlationId: req.entra?.correlationId,
+          });
+          sendJson(res, 400, { ...body, suberror: 'basic_action', claims: '{"access_token":{"capolids":{"essential":true,"values":["c1"]}}}' }, retryHeaders);
+          return true;
+        }
         case 'nonjson':
           sendText(res, 200, 'text/html; charset=utf-8', '<html>oops</html>');
           return true;

@@ -226,7 +226,23 @@ describe('/auth/token', () => {
     expect((await provider.counts())['token:refresh_token']).toBe(1);
   });
 
-  test('a refused refresh token is 401 interaction_required with the provider error', async () => {
+  test('a Conditional Access challenge on refresh is 401 interaction_required with suberror and claims', async () => {
+    await provider.tokenLifetime({ accessTokenTtl: 302 });
+    const browser = new Browser(await signInSettings());
+    await browser.signIn();
+    await sleep(2500);
+    await provider.fault({ endpoint: 'token:refresh_token', kind: 'interaction_required' });
+    const response = await browser.token();
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({
+      error: 'interaction_required',
+      suberror: 'basic_action',
+      claims: '{"access_token":{"capolids":{"essential":true,"values":["c1"]}}}',
+      error_codes: [50076],
+    });
+  });
+
+  test("a refused refresh token is 401 interaction_required, keeping the provider's error", async () => {
     await provider.tokenLifetime({ accessTokenTtl: 302 });
     const browser = new Browser(await signInSettings());
     await browser.signIn();
@@ -235,6 +251,8 @@ describe('/auth/token', () => {
     const response = await browser.token();
     expect(response.status).toBe(401);
     const body = (await response.json()) as Record<string, unknown>;
-    expect(body.error).toBe('invalid_grant');
+    expect(body.error).toBe('interaction_required');
+    expect(body.error_description).toMatch(/^invalid_grant: /);
+    expect(body.error_codes).toEqual([700082]);
   });
 });
