@@ -78,6 +78,15 @@ export function buildAccount(input: {
   };
   if (typeof claims.name === 'string') account.name = claims.name;
   if (typeof input.clientInfoRaw === 'string') account.client_info = input.clientInfoRaw;
+  account.tenantProfiles = [
+    JSON.stringify({
+      tenantId: input.realm,
+      localAccountId: account.local_account_id,
+      name: account.name ?? '',
+      username: account.username,
+      isHomeTenant: clientInfo ? clientInfo.utid === input.realm : true,
+    }),
+  ];
   return account;
 }
 

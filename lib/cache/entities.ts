@@ -113,6 +113,8 @@ export interface AccountEntity {
   authority_type: 'MSSTS' | 'ADFS' | 'Generic';
   name?: string;
   client_info?: string;
+  /** msal-node's per-tenant views of the account, each a JSON string. */
+  tenantProfiles?: string[];
   last_modification_time?: string;
 }
 

@@ -121,7 +121,8 @@ export async function acquireTokenByAuthCodeFlow(
       ...(tokens.foci ? { family_id: tokens.foci } : {}),
     };
   }
-  if (tokens.foci) record.appMetadata = { client_id: clientId, environment: authority.environment, family_id: tokens.foci };
+  // MSAL Python writes AppMetadata on every token response; the family id only when the app is in one.
+  record.appMetadata = { client_id: clientId, environment: authority.environment, ...(tokens.foci ? { family_id: tokens.foci } : {}) };
   const result: AuthCodeResult = { ...toResult(accessToken, 'identity_provider', correlationId), account: accountInfo(account), idTokenClaims: claims };
   return { result, record };
 }

@@ -1,26 +1,10 @@
 // Child: our lib's ConfidentialClientApplication#acquireTokenForClient cache hits in Node.
 // Env: AUTHORITY, CLIENT_ID, CLIENT_SECRET, TOKEN_CACHE_KEY (+ NODE_EXTRA_CA_CERTS for the https IdP).
-import { SCOPE, SIZES, importLib, measureSequential, otherEntities, report } from './common.mjs';
+import { MapStore, SCOPE, SIZES, importLib, measureSequential, otherEntities, report } from './common.mjs';
 
 const { lib, via } = await importLib();
 const { ConfidentialClientApplication, TokenCache, ThrottlingCache, parseClientSettings } = lib;
 const { client, sealingKey } = await parseClientSettings(process.env);
-
-/** In-memory CacheStore that counts reads, so the harness can prove which layer served a hit. */
-class MapStore {
-  map = new Map();
-  gets = 0;
-  async get(key) {
-    this.gets++;
-    return this.map.get(key) ?? null;
-  }
-  async put(key, value) {
-    this.map.set(key, value);
-  }
-  async delete(key) {
-    this.map.delete(key);
-  }
-}
 
 const makeClient = (store, memoryEntries) =>
   new ConfidentialClientApplication(client, {

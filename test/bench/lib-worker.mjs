@@ -3,22 +3,7 @@
 // POST {"n":N,"plan":{rounds,roundMs,warmupMs}} → {warm, cold, fillMs}. Bindings: AUTHORITY, CLIENT_ID,
 // CLIENT_SECRET, TOKEN_CACHE_KEY.
 import { ConfidentialClientApplication, ThrottlingCache, TokenCache, parseClientSettings } from '../../lib/mod.ts';
-import { SCOPE, measureSequential, otherEntities } from './measure.mjs';
-
-class MapStore {
-  map = new Map();
-  gets = 0;
-  async get(key) {
-    this.gets++;
-    return this.map.get(key) ?? null;
-  }
-  async put(key, value) {
-    this.map.set(key, value);
-  }
-  async delete(key) {
-    this.map.delete(key);
-  }
-}
+import { MapStore, SCOPE, measureSequential, otherEntities } from './measure.mjs';
 
 export default {
   async fetch(request, env) {

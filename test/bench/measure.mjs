@@ -123,3 +123,18 @@ export function msalCacheJson(entities) {
   return JSON.stringify({ Account: {}, IdToken: {}, AccessToken, RefreshToken: {}, AppMetadata: {} });
 }
 
+/** In-memory CacheStore that counts reads, so the harness can prove which layer served a hit. */
+export class MapStore {
+  map = new Map();
+  gets = 0;
+  async get(key) {
+    this.gets++;
+    return this.map.get(key) ?? null;
+  }
+  async put(key, value) {
+    this.map.set(key, value);
+  }
+  async delete(key) {
+    this.map.delete(key);
+  }
+}

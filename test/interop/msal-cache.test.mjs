@@ -53,9 +53,9 @@ let idp;
 let host;
 
 /** Our ConfidentialClientApplication with fresh in-memory stores. */
-async function ourClient() {
+async function ourClient(authority = idp.authority(), fetchImpl = (input, init) => fetch(input, init)) {
   const { client, sealingKey } = await parseClientSettings({
-    AUTHORITY: idp.authority(),
+    AUTHORITY: authority,
     CLIENT_ID,
     CLIENT_SECRET,
     TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
@@ -63,7 +63,7 @@ async function ourClient() {
   const app = new ConfidentialClientApplication(client, {
     cache: new TokenCache(new MapStore(), sealingKey),
     throttling: new ThrottlingCache(),
-    fetch: (input, init) => fetch(input, init),
+    fetch: fetchImpl,
     now: () => Date.now(),
   });
   return { app, accounts: new MemoryAccountStore() };
@@ -215,19 +215,9 @@ describe('MSAL cache interop with @azure/msal-node', () => {
     for (const section of Object.values(entraCache)) {
       for (const entity of Object.values(section)) if (entity.environment) entity.environment = 'login.windows.net';
     }
-    const { client, sealingKey } = await parseClientSettings({
-      AUTHORITY: `https://login.microsoftonline.com/${TENANTS.primary}`,
-      CLIENT_ID,
-      CLIENT_SECRET,
-      TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
-    });
-    const app = new ConfidentialClientApplication(client, {
-      cache: new TokenCache(new MapStore(), sealingKey),
-      throttling: new ThrottlingCache(),
-      fetch: () => Promise.reject(new Error('no network in this test')),
-      now: () => Date.now(),
-    });
-    const accounts = new MemoryAccountStore();
+    const { app, accounts } = await ourClient(`https://login.microsoftonline.com/${TENANTS.primary}`, () =>
+      Promise.reject(new Error('no network in this test')),
+    );
     const imported = await app.deserializeCache(accounts, JSON.stringify(entraCache));
     assert.equal(imported.length, 1, 'the account filed under login.windows.net is imported');
     const silent = await app.acquireTokenSilent(accounts, { scopes: SCOPES, account: imported[0] });
