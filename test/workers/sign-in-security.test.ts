@@ -1,7 +1,7 @@
 /** The sign-in's security rules (RFC 9700, OIDC Core), each its own test, in workerd against the provider. */
 import { beforeEach, describe, expect, test } from 'vitest';
 import { idp, provider, sleep } from './harness.ts';
-import { Browser, WORKER_ORIGIN, alice, signInSettings } from './browser-driver.ts';
+import { Browser, WORKER_ORIGIN, signInSettings } from './browser-driver.ts';
 
 beforeEach(() => provider.reset());
 
