@@ -7,7 +7,6 @@ import type { AccountInfo, AccountRecord } from './account.ts';
 import { ClientConfigurationError } from './errors.ts';
 import { accessTokenEntity, type AccessTokenQuery } from './cache/entities.ts';
 import { isUsable, shouldRefresh } from './cache/freshness.ts';
-import { resolveAuthority } from './oauth/authority.ts';
 import type { AuthCodeFlow } from './oauth/authorization-code.ts';
 import { clientCredentialsRequest, processClientCredentialsResponse } from './oauth/client-credentials.ts';
 import { sendTokenRequest } from './oauth/provider-http.ts';
@@ -19,6 +18,7 @@ import { validateAccessToken } from './oauth/access-token.ts';
 import { acquireTokenByAuthCodeFlow, initiateAuthCodeFlow, type AuthCodeFlowRequest, type AuthCodeResult } from './flows/auth-code.ts';
 import {
   SingleFlight,
+  authorizationServer,
   toResult,
   type AuthenticationResult,
   type CallOptions,
@@ -78,13 +78,13 @@ export class ConfidentialClientApplication {
 
   /** Where to send the browser to end the provider's session too; null when the provider has no such endpoint. */
   async endSessionUrl(request: { postLogoutRedirectUri?: string; idTokenHint?: string; state?: string }): Promise<string | null> {
-    const as = await resolveAuthority(this.config.authority, { fetch: this.deps.fetch, timeoutMs: this.config.timeoutMs }, this.deps.now());
+    const as = await authorizationServer(this.context);
     return endSessionUrl(as, { clientId: this.config.clientId, ...request });
   }
 
   /** Validates a JWT access token presented to an API protected by this authority. */
   async validateAccessToken(token: string, audience: string): Promise<Record<string, unknown>> {
-    const as = await resolveAuthority(this.config.authority, { fetch: this.deps.fetch, timeoutMs: this.config.timeoutMs }, this.deps.now());
+    const as = await authorizationServer(this.context);
     return validateAccessToken(token, { as, authority: this.config.authority, audience, fetch: this.deps.fetch, now: this.deps.now(), timeoutMs: this.config.timeoutMs });
   }
 
@@ -139,7 +139,7 @@ export class ConfidentialClientApplication {
   private async fetchToken(query: AccessTokenQuery, claims: string | undefined, correlationId: string): Promise<AuthenticationResult> {
     const { authority, clientId, credential, timeoutMs, retryDelayMs } = this.config;
     const { fetch, now, throttling, cache } = this.deps;
-    const as = await resolveAuthority(authority, { fetch, timeoutMs }, now());
+    const as = await authorizationServer(this.context);
     const tokenRequest = { as, authority, clientId, credential, scopes: query.target.split(' '), fetch, ...(claims ? { claims } : {}) };
     const requestedAt = now();
     const response = await sendTokenRequest(

@@ -1,11 +1,11 @@
 /** The public surface of lib: functions/ imports from here only. */
 export * from './errors.ts';
-export { normalizeScopes, scopesToTarget } from './scopes.ts';
+export { normalizeScopes, scopesToTarget, OIDC_SCOPES } from './scopes.ts';
 export { constantTimeEqual, sha256, base64url, fromBase64url, fromHex, fromUtf8, utf8 } from './encoding.ts';
 export { parseAuthority, discoveryUrl, resolveAuthority, clearDiscoveryCache, type Authority, type AuthorityType } from './oauth/authority.ts';
 export { ThrottlingCache, DEFAULT_THROTTLE_SECONDS, MAX_THROTTLE_SECONDS } from './oauth/provider-http.ts';
 export { importCertificateKey, parseThumbprint, type ClientCredential } from './oauth/client-auth.ts';
-export { OIDC_SCOPES, type AuthCodeFlow, type ResponseMode } from './oauth/authorization-code.ts';
+export type { AuthCodeFlow, ResponseMode } from './oauth/authorization-code.ts';
 export {
   accessTokenKey,
   accessTokenEntity,

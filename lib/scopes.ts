@@ -43,3 +43,21 @@ export function normalizeScopes(input: unknown): string[] {
 export function scopesToTarget(scopes: readonly string[]): string {
   return scopes.slice().sort().join(' ');
 }
+
+/** MSAL adds these to every interactive and refresh request: sign-in, a profile and a refresh token. */
+export const OIDC_SCOPES: readonly string[] = ['openid', 'profile', 'offline_access'];
+
+/** The scope parameter MSAL sends: the resource scopes plus the OIDC scopes, each once. */
+export function withOidcScopes(scopes: readonly string[]): string {
+  return [...new Set([...scopes, ...OIDC_SCOPES])].join(' ');
+}
+
+/** The resource scopes of a list: the OIDC scopes, which no access token is for, left out. */
+export function withoutOidcScopes(scopes: readonly string[]): string[] {
+  return scopes.filter((s) => s !== '' && !OIDC_SCOPES.includes(s.toLowerCase()));
+}
+
+/** A request's resource scopes, normalised; the OIDC scopes MSAL adds itself are dropped, not doubled. */
+export function resourceScopes(input: readonly string[]): string[] {
+  return input.length === 0 ? [] : withoutOidcScopes(normalizeScopes([...input]));
+}

@@ -7,8 +7,7 @@
 import * as jose from 'jose';
 import { accountInfo, type AccountInfo, type AccountRecord } from '../account.ts';
 import { CallerError } from '../errors.ts';
-import { OIDC_SCOPES } from '../oauth/authorization-code.ts';
-import { scopesToTarget } from '../scopes.ts';
+import { scopesToTarget, withoutOidcScopes } from '../scopes.ts';
 import type { AccountStore } from '../storage/ports.ts';
 import type { ClientContext } from '../flows/context.ts';
 import {
@@ -87,7 +86,7 @@ export async function deserializeCache(ctx: ClientContext, store: AccountStore<A
       // Our account record covers the account's home realm; other tenants' tokens are not imported.
       if (at.realm.toLowerCase() !== account.realm.toLowerCase()) continue;
       // Our cache is looked up by exact target, so it is normalised the way requests are.
-      const target = scopesToTarget(at.target.split(' ').filter((s) => s && !(OIDC_SCOPES as readonly string[]).includes(s.toLowerCase())));
+      const target = scopesToTarget(withoutOidcScopes(at.target.split(' ')));
       const entity: AccessTokenEntity = { ...at, environment: ctx.config.authority.environment, target, credential_type: 'AccessToken', token_type: at.token_type ?? 'Bearer' };
       entity.extended_expires_on ??= entity.expires_on;
       if (!isUsable(entity, ctx.deps.now())) continue;

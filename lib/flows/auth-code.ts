@@ -7,11 +7,9 @@
 import * as oauth from 'oauth4webapi';
 import { accountInfo, buildAccount, type AccountInfo, type AccountRecord } from '../account.ts';
 import { accessTokenEntity, type AccessTokenQuery } from '../cache/entities.ts';
-import { resolveAuthority } from '../oauth/authority.ts';
 import {
   authorizationCodeRequest,
   authorizationUrl,
-  OIDC_SCOPES,
   validateAuthorizationResponse,
   type AuthCodeFlow,
   type ResponseMode,
@@ -19,8 +17,8 @@ import {
 import { sendTokenRequest } from '../oauth/provider-http.ts';
 import { processUserTokenResponse } from '../oauth/user-token-response.ts';
 import { classifyServerError } from '../interaction.ts';
-import { normalizeScopes, scopesToTarget } from '../scopes.ts';
-import { toResult, type AuthenticationResult, type ClientContext } from './context.ts';
+import { resourceScopes, scopesToTarget } from '../scopes.ts';
+import { authorizationServer, toResult, type AuthenticationResult, type ClientContext } from './context.ts';
 
 export interface AuthCodeFlowRequest {
   scopes: readonly string[];
@@ -36,7 +34,7 @@ export interface AuthCodeFlowRequest {
 /** @throws CallerError for scopes that repeat the OIDC scopes MSAL adds itself. */
 export async function initiateAuthCodeFlow(ctx: ClientContext, request: AuthCodeFlowRequest): Promise<AuthCodeFlow> {
   const scopes = resourceScopes(request.scopes);
-  const as = await resolveAuthority(ctx.config.authority, { fetch: ctx.deps.fetch, timeoutMs: ctx.config.timeoutMs }, ctx.deps.now());
+  const as = await authorizationServer(ctx);
   const state = request.state ?? oauth.generateRandomState();
   const nonce = oauth.generateRandomNonce();
   const codeVerifier = oauth.generateRandomCodeVerifier();
@@ -82,7 +80,7 @@ export async function acquireTokenByAuthCodeFlow(
 ): Promise<{ result: AuthCodeResult; record: AccountRecord }> {
   const { authority, clientId, credential, timeoutMs, retryDelayMs } = ctx.config;
   const { fetch, now, throttling, cache } = ctx.deps;
-  const as = await resolveAuthority(authority, { fetch, timeoutMs }, now());
+  const as = await authorizationServer(ctx);
   const callbackParameters = validateAuthorizationResponse(as, authority, clientId, flow, authResponse);
   const requestedAt = now();
   let tokens;
@@ -125,12 +123,6 @@ export async function acquireTokenByAuthCodeFlow(
   record.appMetadata = { client_id: clientId, environment: authority.environment, ...(tokens.foci ? { family_id: tokens.foci } : {}) };
   const result: AuthCodeResult = { ...toResult(accessToken, 'identity_provider', correlationId), account: accountInfo(account), idTokenClaims: claims };
   return { result, record };
-}
-
-/** Resource scopes of the request; the OIDC scopes MSAL adds itself are dropped, not doubled. */
-function resourceScopes(input: readonly string[]): string[] {
-  if (input.length === 0) return [];
-  return normalizeScopes([...input]).filter((s) => !(OIDC_SCOPES as readonly string[]).includes(s.toLowerCase()));
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {

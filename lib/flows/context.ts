@@ -1,7 +1,8 @@
 /** What every flow needs: the client's configuration and its dependencies (cache, transport, clock). */
 import type { AccessTokenEntity } from '../cache/entities.ts';
 import type { TokenCache } from '../cache/token-cache.ts';
-import type { Authority } from '../oauth/authority.ts';
+import { resolveAuthority, type Authority } from '../oauth/authority.ts';
+import type * as oauth from 'oauth4webapi';
 import type { ClientCredential } from '../oauth/client-auth.ts';
 import type { ThrottlingCache } from '../oauth/provider-http.ts';
 
@@ -25,6 +26,11 @@ export interface ClientDependencies {
 export interface ClientContext {
   config: ConfidentialClientConfig;
   deps: ClientDependencies;
+}
+
+/** The provider's metadata (discovered once per isolate), as every flow needs it. */
+export function authorizationServer(ctx: ClientContext): Promise<oauth.AuthorizationServer> {
+  return resolveAuthority(ctx.config.authority, { fetch: ctx.deps.fetch, timeoutMs: ctx.config.timeoutMs }, ctx.deps.now());
 }
 
 export interface AuthenticationResult {

@@ -8,14 +8,12 @@ import { accountInfo, type AccountInfo, type AccountRecord } from '../account.ts
 import { accessTokenEntity, type AccessTokenQuery } from '../cache/entities.ts';
 import { isUsable, shouldRefresh } from '../cache/freshness.ts';
 import { classifyServerError, noTokensFound } from '../interaction.ts';
-import { resolveAuthority } from '../oauth/authority.ts';
-import { OIDC_SCOPES } from '../oauth/authorization-code.ts';
 import { sendTokenRequest } from '../oauth/provider-http.ts';
 import { refreshTokenRequest } from '../oauth/refresh.ts';
 import { processUserTokenResponse } from '../oauth/user-token-response.ts';
-import { normalizeScopes, scopesToTarget } from '../scopes.ts';
+import { resourceScopes, scopesToTarget } from '../scopes.ts';
 import type { AccountStore } from '../storage/ports.ts';
-import { KeyedMutex, SingleFlight, toResult, type AuthenticationResult, type CallOptions, type ClientContext } from './context.ts';
+import { KeyedMutex, SingleFlight, authorizationServer, toResult, type AuthenticationResult, type CallOptions, type ClientContext } from './context.ts';
 
 export interface SilentRequest {
   scopes: readonly string[];
@@ -46,7 +44,7 @@ export async function acquireTokenSilent(
   request: SilentRequest,
   options: CallOptions = {},
 ): Promise<AuthenticationResult> {
-  const scopes = request.scopes.length === 0 ? [] : normalizeScopes([...request.scopes]).filter((s) => !(OIDC_SCOPES as readonly string[]).includes(s.toLowerCase()));
+  const scopes = resourceScopes(request.scopes);
   const query: AccessTokenQuery = {
     homeAccountId: request.account.homeAccountId,
     environment: ctx.config.authority.environment,
@@ -91,7 +89,7 @@ async function redeemRefreshToken(
   const { fetch, now, throttling, cache } = ctx.deps;
   const record = await store.get(query.homeAccountId);
   if (!record?.refreshToken) throw noTokensFound('No refresh token is cached for this account; the user must sign in');
-  const as = await resolveAuthority(authority, { fetch, timeoutMs }, now());
+  const as = await authorizationServer(ctx);
   const requestedAt = now();
   let tokens;
   try {

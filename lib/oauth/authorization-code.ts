@@ -6,11 +6,9 @@
 import * as oauth from 'oauth4webapi';
 import { CallerError, NetworkError, ServerError } from '../errors.ts';
 import { constantTimeEqual, utf8 } from '../encoding.ts';
+import { withOidcScopes } from '../scopes.ts';
 import type { Authority } from './authority.ts';
 import { clientAuthenticationFor, type ClientCredential } from './client-auth.ts';
-
-/** MSAL adds these to every interactive request: sign-in, a profile and a refresh token. */
-export const OIDC_SCOPES = ['openid', 'profile', 'offline_access'] as const;
 
 export type ResponseMode = 'query' | 'form_post';
 
@@ -51,7 +49,7 @@ export function authorizationUrl(request: AuthorizationUrlRequest): string {
     client_id: request.clientId,
     response_type: 'code',
     redirect_uri: request.redirectUri,
-    scope: [...new Set([...request.scopes, ...OIDC_SCOPES])].join(' '),
+    scope: withOidcScopes(request.scopes),
     state: request.state,
     nonce: request.nonce,
     code_challenge: request.codeChallenge,
@@ -131,7 +129,7 @@ export function authorizationCodeRequest(request: CodeRedemptionRequest, init: {
     {
       signal: init.signal,
       headers: init.headers,
-      additionalParameters: { scope: [...new Set([...request.flow.scopes, ...OIDC_SCOPES])].join(' '), client_info: '1' },
+      additionalParameters: { scope: withOidcScopes(request.flow.scopes), client_info: '1' },
       [oauth.customFetch]: request.fetch,
       [oauth.allowInsecureRequests]: request.authority.allowInsecure,
     },

@@ -93,7 +93,7 @@ export async function sendTokenRequest(
       throw new NetworkError('network_error', 'The identity provider could not be reached', policy.correlationId);
     }
     if (response.ok) return response;
-    const error = await readProviderError(response, 'server_error', policy.correlationId);
+    const error = await readProviderError(response, 'server_error', policy.correlationId, options.now());
     if (error.retryAfter !== undefined) {
       policy.throttling.record(policy.thumbprint, error, options.now());
       throw error;
@@ -120,9 +120,9 @@ function requestHeaders(correlationId: string): Headers {
  * Turns a non-2xx answer into a ServerError with Entra's fields; a body that is not JSON still yields
  * an error naming the HTTP status. `Retry-After` is kept for 429, and for any status that sends it.
  */
-export async function readProviderError(response: Response, fallbackError: string, correlationId?: string): Promise<ServerError> {
+export async function readProviderError(response: Response, fallbackError: string, correlationId?: string, now = Date.now()): Promise<ServerError> {
   const fields = await readErrorBody(response);
-  const retryAfter = parseRetryAfter(response);
+  const retryAfter = parseRetryAfter(response, now);
   const error: ProviderErrorFields = {
     error: typeof fields.error === 'string' && fields.error ? fields.error : fallbackError,
     error_description:
@@ -173,13 +173,13 @@ async function readBounded(response: Response, limit: number): Promise<string> {
   return new TextDecoder().decode(bytes);
 }
 
-function parseRetryAfter(response: Response): number | undefined {
+function parseRetryAfter(response: Response, now: number): number | undefined {
   const header = response.headers.get('retry-after');
   if (header === null) return response.status === 429 ? DEFAULT_THROTTLE_SECONDS : undefined;
   let seconds = Number(header);
   if (!Number.isFinite(seconds)) {
     const date = Date.parse(header);
-    seconds = Number.isNaN(date) ? DEFAULT_THROTTLE_SECONDS : Math.ceil((date - Date.now()) / 1000);
+    seconds = Number.isNaN(date) ? DEFAULT_THROTTLE_SECONDS : Math.ceil((date - now) / 1000);
   }
   return Math.min(Math.max(Math.ceil(seconds), 1), MAX_THROTTLE_SECONDS);
 }

@@ -1,7 +1,7 @@
 /** The refresh token grant (RFC 6749 §6) as MSAL sends it: decorated scopes, `client_info=1`, optional claims. */
 import * as oauth from 'oauth4webapi';
 import type { Authority } from './authority.ts';
-import { OIDC_SCOPES } from './authorization-code.ts';
+import { withOidcScopes } from '../scopes.ts';
 import { clientAuthenticationFor, type ClientCredential } from './client-auth.ts';
 
 export interface RefreshRequest {
@@ -17,7 +17,7 @@ export interface RefreshRequest {
 
 export function refreshTokenRequest(request: RefreshRequest, init: { signal: AbortSignal; headers: Headers }): Promise<Response> {
   const additionalParameters: Record<string, string> = {
-    scope: [...new Set([...request.scopes, ...OIDC_SCOPES])].join(' '),
+    scope: withOidcScopes(request.scopes),
     client_info: '1',
   };
   if (request.claims) additionalParameters.claims = request.claims;

@@ -1,6 +1,6 @@
 // Child: our lib's ConfidentialClientApplication#acquireTokenForClient cache hits in Node.
 // Env: AUTHORITY, CLIENT_ID, CLIENT_SECRET, TOKEN_CACHE_KEY (+ NODE_EXTRA_CA_CERTS for the https IdP).
-import { MapStore, SCOPE, SIZES, importLib, measureSequential, otherEntities, report } from './common.mjs';
+import { MapStore, SCOPE, SIZES, fillStore, importLib, measureSequential, report } from './common.mjs';
 
 const { lib, via } = await importLib();
 const { ConfidentialClientApplication, TokenCache, ThrottlingCache, parseClientSettings } = lib;
@@ -18,14 +18,7 @@ const request = { scopes: [SCOPE] };
 const results = { via, cells: [] };
 for (const n of SIZES) {
   const store = new MapStore();
-  const filler = new TokenCache(store, sealingKey);
-  const t0 = performance.now();
-  const now = Date.now();
-  const entities = otherEntities(n, { environment: client.authority.environment, clientId: client.clientId, realm: client.authority.tenant });
-  for (let i = 0; i < entities.length; i += 256) {
-    await Promise.all(entities.slice(i, i + 256).map((entity) => filler.saveAccessToken(entity, now)));
-  }
-  const fillMs = performance.now() - t0;
+  const fillMs = await fillStore(TokenCache, store, sealingKey, client, n);
 
   const warm = makeClient(store); // default memory layer (1000 entries)
   const first = await warm.acquireTokenForClient(request);

@@ -3,7 +3,7 @@
 // POST {"n":N,"plan":{rounds,roundMs,warmupMs}} → {warm, cold, fillMs}. Bindings: AUTHORITY, CLIENT_ID,
 // CLIENT_SECRET, TOKEN_CACHE_KEY.
 import { ConfidentialClientApplication, ThrottlingCache, TokenCache, parseClientSettings } from '../../lib/mod.ts';
-import { MapStore, SCOPE, measureSequential, otherEntities } from './measure.mjs';
+import { MapStore, SCOPE, fillStore, measureSequential } from './measure.mjs';
 
 export default {
   async fetch(request, env) {
@@ -18,14 +18,7 @@ export default {
           now: () => Date.now(),
         });
       const store = new MapStore();
-      const filler = new TokenCache(store, sealingKey);
-      const t0 = performance.now();
-      const now = Date.now();
-      const entities = otherEntities(n, { environment: client.authority.environment, clientId: client.clientId, realm: client.authority.tenant });
-      for (let i = 0; i < entities.length; i += 256) {
-        await Promise.all(entities.slice(i, i + 256).map((entity) => filler.saveAccessToken(entity, now)));
-      }
-      const fillMs = performance.now() - t0;
+      const fillMs = await fillStore(TokenCache, store, sealingKey, client, n);
       const request_ = { scopes: [SCOPE] };
       const warm = makeClient(store, {});
       const first = await warm.acquireTokenForClient(request_);

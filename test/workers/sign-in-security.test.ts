@@ -165,6 +165,18 @@ describe('session', () => {
   });
 });
 
+/**
+ * A signed-in browser whose cached access token is already inside MSAL's 5-minute renewal window
+ * (302 s lifetime, 2.5 s later), so the next /auth/token must redeem the refresh token.
+ */
+async function signedInWithExpiringToken(): Promise<Browser> {
+  await provider.tokenLifetime({ accessTokenTtl: 302 });
+  const browser = new Browser(await signInSettings());
+  await browser.signIn();
+  await sleep(2500);
+  return browser;
+}
+
 describe('/auth/token', () => {
   test('without the X-Requested-With header is 403', async () => {
     const browser = new Browser(await signInSettings());
@@ -202,10 +214,7 @@ describe('/auth/token', () => {
   });
 
   test('20 concurrent calls with an expired access token make exactly one refresh, and all succeed', async () => {
-    await provider.tokenLifetime({ accessTokenTtl: 302 });
-    const browser = new Browser(await signInSettings());
-    await browser.signIn();
-    await sleep(2500);
+    const browser = await signedInWithExpiringToken();
     const responses = await Promise.all(Array.from({ length: 20 }, () => browser.token()));
     expect(responses.map((r) => r.status)).toEqual(Array(20).fill(200));
     const tokens = new Set(await Promise.all(responses.map(async (r) => ((await r.json()) as { access_token: string }).access_token)));
@@ -227,10 +236,7 @@ describe('/auth/token', () => {
   });
 
   test('a Conditional Access challenge on refresh is 401 interaction_required with suberror and claims', async () => {
-    await provider.tokenLifetime({ accessTokenTtl: 302 });
-    const browser = new Browser(await signInSettings());
-    await browser.signIn();
-    await sleep(2500);
+    const browser = await signedInWithExpiringToken();
     await provider.fault({ endpoint: 'token:refresh_token', kind: 'interaction_required' });
     const response = await browser.token();
     expect(response.status).toBe(401);
@@ -243,10 +249,7 @@ describe('/auth/token', () => {
   });
 
   test("a refused refresh token is 401 interaction_required, keeping the provider's error", async () => {
-    await provider.tokenLifetime({ accessTokenTtl: 302 });
-    const browser = new Browser(await signInSettings());
-    await browser.signIn();
-    await sleep(2500);
+    const browser = await signedInWithExpiringToken();
     await provider.fault({ endpoint: 'token:refresh_token', kind: 'invalid_grant' });
     const response = await browser.token();
     expect(response.status).toBe(401);
