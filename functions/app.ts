@@ -1,24 +1,23 @@
 /**
- * The HTTP surface, runtime-free: routes, input limits and the error mapping. Runtime entries pass a
- * `getDeps` that builds dependencies from their bindings.
+ * The HTTP surface, runtime-free: mounts the route modules, input limits and the error mapping. Runtime
+ * entries pass a `getDeps` that builds dependencies from their bindings.
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AuthError, CallerError } from '../lib/mod.ts';
+import type { AppEnv, SignInStores, WaitUntil } from './app-env.ts';
 import type { Deps } from './deps.ts';
 import { errorResponse, unexpectedErrorResponse } from './errors.ts';
-import { authRoutes, type SignInStores } from './routes/auth.ts';
 import { demoRoutes } from './routes/demo.ts';
-import { clientTokenRoute } from './routes/token-client.ts';
-
-export interface AppEnv {
-  Variables: { correlationId: string; deps: Deps };
-}
+import { sessionRoutes } from './routes/session.ts';
+import { signInRoutes } from './routes/sign-in.ts';
+import { clientTokenRoutes } from './routes/token-client.ts';
+import { userTokenRoutes } from './routes/user-token.ts';
 
 export interface AppOptions {
   getDeps: (c: Context<AppEnv>) => Promise<Deps>;
   /** Keeps background work alive after the response (Workers: ctx.waitUntil). */
-  waitUntil: (c: Context<AppEnv>) => ((promise: Promise<unknown>) => void) | undefined;
+  waitUntil: (c: Context<AppEnv>) => WaitUntil | undefined;
   /** Flow and account stores for the browser sign-in routes; absent where those are not served. */
   signInStores?: (c: Context<AppEnv>) => SignInStores;
 }
@@ -31,6 +30,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 
   app.use('*', async (c, next) => {
     c.set('correlationId', crypto.randomUUID());
+    c.set('waitUntil', options.waitUntil(c));
     await next();
   });
 
@@ -53,20 +53,23 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     await next();
   };
 
-  app.post('/token/client', limitBody, withDeps, clientTokenRoute(options.waitUntil));
-  app.all('/token/client', (c) => {
-    const response = errorResponse(new CallerError('method_not_allowed', 'Use POST'), c.var.correlationId);
-    response.headers.set('allow', 'POST');
-    return response;
-  });
+  // Only POST builds deps: any other method is a 405 even on a deployment without settings.
+  app.post('/token/client', limitBody, withDeps);
+  app.route('/token/client', clientTokenRoutes);
 
-  if (options.signInStores) {
-    app.use('/auth/*', limitBody, withDeps);
-    app.route('/auth', authRoutes(options.signInStores));
+  const { signInStores } = options;
+  if (signInStores) {
+    app.use('/auth/*', limitBody, withDeps, async (c, next) => {
+      c.set('signIn', signInStores(c));
+      await next();
+    });
+    app.route('/auth', signInRoutes);
+    app.route('/auth', sessionRoutes);
+    app.route('/auth', userTokenRoutes);
     app.use('/', withDeps);
     app.use('/demo.js', withDeps);
     app.use('/api/*', withDeps);
-    app.route('/', demoRoutes());
+    app.route('/', demoRoutes);
   }
 
   return app;

@@ -3,11 +3,12 @@
  * which scopes each may obtain. Parsed once from CALLERS.
  */
 import { CallerError, ClientConfigurationError, constantTimeEqual, fromHex, sha256, utf8 } from '../lib/mod.ts';
+import { allowedScopes } from './allowed-scopes.ts';
 
 export interface Caller {
   id: string;
   keySha256: Uint8Array;
-  /** Allowed scopes, lower-cased (scope comparison is case-insensitive, as Entra's). */
+  /** Allowed scopes, lower-cased (see allowed-scopes.ts). */
   scopes: ReadonlySet<string>;
 }
 
@@ -37,7 +38,7 @@ export function parseCallers(raw: unknown): Caller[] {
     if (!Array.isArray(entry!.scopes) || !entry!.scopes.every((s) => typeof s === 'string' && s.length > 0)) {
       throw new ClientConfigurationError('CALLERS', `entry "${id}" needs scopes: an array of strings`);
     }
-    return { id, keySha256, scopes: new Set((entry!.scopes as string[]).map((s) => s.toLowerCase())) };
+    return { id, keySha256, scopes: allowedScopes(entry!.scopes as string[]) };
   });
   if (callers.length === 0) throw new ClientConfigurationError('CALLERS', 'names no caller');
   return callers;
@@ -60,10 +61,4 @@ export async function authenticateCaller(callers: readonly Caller[], authorizati
   }
   if (!found) throw new CallerError('invalid_client', 'Unknown caller key');
   return found;
-}
-
-/** @throws CallerError `invalid_scope` naming no scope the caller may not see. */
-export function assertScopesAllowed(caller: Caller, scopes: readonly string[]): void {
-  const denied = scopes.filter((scope) => !caller.scopes.has(scope.toLowerCase()));
-  if (denied.length > 0) throw new CallerError('invalid_scope', `This caller may not request ${denied.length === 1 ? 'scope' : 'scopes'} ${denied.join(' ')}`);
 }

@@ -4,21 +4,12 @@
  * Route-specific settings (CALLERS, the sign-in settings) are parsed on first use, so a deployment
  * that serves only one kind of route need not configure the other.
  */
-import {
-  ConfidentialClientApplication,
-  ThrottlingCache,
-  TokenCache,
-  parseClientSettings,
-  type CacheStore,
-  type Settings,
-} from '../lib/mod.ts';
+import { ConfidentialClientApplication, ProviderMetadataCache, type CacheStore, type Settings } from '../lib/mod.ts';
 import { parseCallers, type Caller } from './callers.ts';
 import { parseWebSettings, type WebSettings } from './web-settings.ts';
 
 export interface Deps {
   client: ConfidentialClientApplication;
-  /** The client settings, handed to Durable Objects so they act as the same client. */
-  settings: Settings;
   callers(): Caller[];
   web(): Promise<WebSettings>;
 }
@@ -43,11 +34,17 @@ export const SETTING_NAMES = [
   'POST_LOGOUT_REDIRECT_URI',
 ] as const;
 
-export function pickSettings(source: Settings): Settings {
+function pickSettings(source: Settings): Settings {
   const picked: Settings = {};
   for (const name of SETTING_NAMES) if (typeof source[name] === 'string') picked[name] = source[name];
   return picked;
 }
+
+/**
+ * Discovery documents and key sets, one per isolate for every client in it (the Worker's and each
+ * account object's): the provider's metadata does not depend on who asks.
+ */
+const providerMetadata = new ProviderMetadataCache();
 
 const byStore = new WeakMap<object, Map<string, Promise<Deps>>>();
 
@@ -61,24 +58,23 @@ export function depsFor(settings: Settings, store: CacheStore, storeIdentity: ob
   if (!perStore) byStore.set(storeIdentity, (perStore = new Map()));
   const existing = perStore.get(fingerprint);
   if (existing) return existing;
-  const built = buildDeps(pickSettings(settings), store, fetchImpl);
+  const built = createDeps(settings, store, fetchImpl);
   perStore.set(fingerprint, built);
   built.catch(() => perStore.delete(fingerprint));
   return built;
 }
 
-async function buildDeps(settings: Settings, store: CacheStore, fetchImpl: typeof fetch): Promise<Deps> {
-  const { client, sealingKey } = await parseClientSettings(settings);
+/**
+ * New deps, not shared: for an owner that keeps its own (a Durable Object keeps one client, so one
+ * refresh lock and one memory layer, per object). Only the settings this app knows are read.
+ */
+export async function createDeps(source: Settings, store: CacheStore, fetchImpl: typeof fetch): Promise<Deps> {
+  const settings = pickSettings(source);
+  const client = await ConfidentialClientApplication.fromSettings(settings, { cacheStore: store, fetch: fetchImpl, metadata: providerMetadata });
   let callers: Caller[] | undefined;
   let web: Promise<WebSettings> | undefined;
   return {
-    settings,
-    client: new ConfidentialClientApplication(client, {
-      cache: new TokenCache(store, sealingKey),
-      throttling: new ThrottlingCache(),
-      fetch: fetchImpl,
-      now: () => Date.now(),
-    }),
+    client,
     callers: () => (callers ??= parseCallers(settings.CALLERS)),
     web: () => {
       web ??= parseWebSettings(settings);

@@ -21,7 +21,16 @@ const CALLER_STATUS: Record<CallerErrorCode, Status> = {
 /** Provider errors that the caller caused by what it asked for; all others are our upstream's problem. */
 const CALLER_CAUSED_PROVIDER_ERRORS = new Set(['invalid_scope', 'invalid_request', 'invalid_resource']);
 
-export function statusFor(error: AuthError): Status {
+/**
+ * Who reads the answer: a program calling an API (JSON), or a browser navigation (sign-in, callback,
+ * sign-out) that gets a page.
+ */
+export type Audience = 'api' | 'navigation';
+
+export function statusFor(error: AuthError, audience: Audience = 'api'): Status {
+  // On a navigation, a provider's error answer (a refused or replayed code, a declined consent) is about
+  // this browser's sign-in, not our upstream failing; throttling and provider faults keep their status.
+  if (audience === 'navigation' && error instanceof ServerError && error.providerStatus < 500 && !error.retryAfter) return 400;
   if (error instanceof CallerError) return CALLER_STATUS[error.errorCode as CallerErrorCode];
   if (error instanceof InteractionRequiredError) return 401;
   if (error instanceof ServerError) {

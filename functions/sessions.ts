@@ -3,12 +3,9 @@
  * itself (and the account's refresh token) lives with the account (a Durable Object on Workers), so
  * signing out ends it everywhere and a copied cookie stops working.
  */
-import type { AccountInfo, AccountRecord, AuthenticationResult, SerializedAuthError, Settings } from '../lib/mod.ts';
+import { InteractionRequiredError, type AccountInfo, type AccountRecord, type AuthenticationResult } from '../lib/mod.ts';
 import { cookieName, readSealedCookie, sealedCookie } from './cookies.ts';
 import type { WebSettings } from './web-settings.ts';
-
-/** A result that crosses an RPC boundary: errors travel as data because classes do not survive it. */
-export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: SerializedAuthError };
 
 export interface SessionView {
   account: AccountInfo;
@@ -27,16 +24,33 @@ export interface SessionCookie {
   exp: number;
 }
 
-/** The per-account operations the sign-in routes need; one implementation per runtime. */
+/** A silent request for the session's account (MSAL's SilentFlowRequest without the account: the session names it). */
+export interface SessionTokenRequest {
+  scopes: string[];
+  forceRefresh?: boolean;
+  /** A claims challenge: always goes to the provider, as in MSAL. */
+  claims?: string;
+  correlationId: string;
+}
+
+/**
+ * The per-account operations the sign-in routes need; one implementation per runtime, which owns its
+ * transport: routes see results and AuthErrors only.
+ */
 export interface AccountSessions {
   signIn(record: AccountRecord, ttlSeconds: number): Promise<string>;
   session(session: SessionCookie): Promise<SessionView | null>;
-  acquireTokenSilent(
-    session: SessionCookie,
-    settings: Settings,
-    request: { scopes: string[]; forceRefresh?: boolean; claimsChallenge?: string; correlationId: string },
-  ): Promise<RpcResult<AuthenticationResult> | null>;
-  signOut(session: SessionCookie, settings: Settings): Promise<{ idToken?: string }>;
+  /**
+   * @throws InteractionRequiredError when the session has ended (signed out, expired, account gone) or
+   *   the provider wants the user back; any other AuthError of the silent acquisition.
+   */
+  acquireTokenSilent(session: SessionCookie, request: SessionTokenRequest): Promise<AuthenticationResult>;
+  signOut(session: SessionCookie): Promise<{ idToken?: string }>;
+}
+
+/** The SPA's one signal for "send the user to sign in again" (401 `interaction_required`). */
+export function interactionRequired(message: string): InteractionRequiredError {
+  return new InteractionRequiredError({ error: 'interaction_required', error_description: message }, 401);
 }
 
 export function sessionCookieName(web: WebSettings): string {

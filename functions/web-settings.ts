@@ -3,10 +3,13 @@
  * the user back, which scopes the SPA may obtain, which origins may call, and the cookie policy.
  */
 import { ClientConfigurationError, deriveSealingKey, normalizeScopes, optionalSetting, requireSetting, type Settings } from '../lib/mod.ts';
+import { allowedScopes } from './allowed-scopes.ts';
 
 export interface WebSettings {
   redirectUri: URL;
   spaScopes: string[];
+  /** SPA_SCOPES as the allow-list of /auth/token. */
+  spaScopeAllowList: ReadonlySet<string>;
   allowedOrigins: Set<string>;
   postLogoutRedirectUri: string | undefined;
   sessionKey: CryptoKey;
@@ -59,6 +62,7 @@ export async function parseWebSettings(settings: Settings): Promise<WebSettings>
   return {
     redirectUri,
     spaScopes,
+    spaScopeAllowList: allowedScopes(spaScopes),
     allowedOrigins: new Set(origins),
     postLogoutRedirectUri: postLogout,
     sessionKey: await deriveSealingKey(requireSetting(settings, 'SESSION_KEY'), 'SESSION_KEY', 'session-cookies/v1'),

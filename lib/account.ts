@@ -90,6 +90,52 @@ export function buildAccount(input: {
   return account;
 }
 
+/** The part of a user token answer a sign-in keeps: the verified ID token and the refresh token. */
+export interface SignInTokens {
+  id_token?: string;
+  idTokenClaims?: Record<string, unknown>;
+  refresh_token?: string;
+  client_info?: string;
+  foci?: string;
+}
+
+/** The Account MSAL builds from a sign-in answer: realm = the ID token's tenant, else the authority's. */
+export function signedInAccount(tokens: SignInTokens, authority: { environment: string; tenant: string }, now: number): AccountEntity {
+  const claims = tokens.idTokenClaims ?? {};
+  const realm = typeof claims.tid === 'string' ? claims.tid : authority.tenant;
+  return buildAccount({ claims, clientInfoRaw: tokens.client_info, environment: authority.environment, realm, now });
+}
+
+/**
+ * What every sign-in (auth code, device code, password) stores for the account, as MSAL's cache holds
+ * it: the Account, its ID token, its refresh token (with the family id, when the app is in one) and the
+ * app metadata, which MSAL Python writes on every token response.
+ */
+export function accountRecord(input: { account: AccountEntity; tokens: SignInTokens; clientId: string; accessTokenTarget: string; now: number }): AccountRecord {
+  const { account, tokens, clientId } = input;
+  const { home_account_id, environment, realm } = account;
+  const family = tokens.foci ? { family_id: tokens.foci } : {};
+  const record: AccountRecord = {
+    account,
+    idToken: { home_account_id, environment, credential_type: 'IdToken', client_id: clientId, realm, secret: tokens.id_token ?? '' },
+    idTokenClaims: tokens.idTokenClaims ?? {},
+    accessTokenTargets: [input.accessTokenTarget],
+    appMetadata: { client_id: clientId, environment, ...family },
+  };
+  if (tokens.refresh_token) {
+    record.refreshToken = {
+      home_account_id,
+      environment,
+      credential_type: 'RefreshToken',
+      client_id: clientId,
+      secret: tokens.refresh_token,
+      last_modification_time: String(Math.floor(input.now / 1000)),
+      ...family,
+    };
+  }
+  return record;
+}
+
 export function accountInfo(account: AccountEntity): AccountInfo {
   const info: AccountInfo = {
     homeAccountId: account.home_account_id,

@@ -4,11 +4,21 @@
  */
 import { ClientConfigurationError } from './errors.ts';
 import { deriveSealingKey } from './cache/seal.ts';
-import { parseAuthority, type AuthorityType } from './oauth/authority.ts';
+import { parseAuthority, type Authority, type AuthorityType } from './oauth/authority.ts';
 import { importCertificateKey, parseThumbprint, type AssertionAlgorithm, type ClientCredential } from './oauth/client-auth.ts';
-import type { ConfidentialClientConfig } from './confidential-client.ts';
 
 export type Settings = Record<string, unknown>;
+
+/** Who this client is and how it talks to its provider. */
+export interface ConfidentialClientConfig {
+  authority: Authority;
+  clientId: string;
+  credential: ClientCredential;
+  /** Bound on every provider request (Workers' fetch has no timeout of its own). */
+  timeoutMs: number;
+  /** Back-off before the single retry of an idempotent grant. */
+  retryDelayMs: number;
+}
 
 export interface ParsedClientSettings {
   client: ConfidentialClientConfig;

@@ -1,38 +1,32 @@
-/** The public surface of lib: functions/ imports from here only. */
-export * from './errors.ts';
-export { normalizeScopes, scopesToTarget, OIDC_SCOPES } from './scopes.ts';
-export { constantTimeEqual, sha256, base64url, fromBase64url, fromHex, fromUtf8, utf8 } from './encoding.ts';
-export { parseAuthority, discoveryUrl, resolveAuthority, clearDiscoveryCache, type Authority, type AuthorityType } from './oauth/authority.ts';
-export { ThrottlingCache, DEFAULT_THROTTLE_SECONDS, MAX_THROTTLE_SECONDS } from './oauth/provider-http.ts';
-export { importCertificateKey, parseThumbprint, type ClientCredential } from './oauth/client-auth.ts';
-export type { AuthCodeFlow, ResponseMode } from './oauth/authorization-code.ts';
-export {
-  accessTokenKey,
-  accessTokenEntity,
-  msalKeys,
-  type AccessTokenEntity,
-  type AccessTokenQuery,
-  type AccountEntity,
-  type IdTokenEntity,
-  type RefreshTokenEntity,
-  type AppMetadataEntity,
-} from './cache/entities.ts';
-export { isUsable, shouldRefresh, EXPIRY_SKEW_SECONDS } from './cache/freshness.ts';
-export { TokenCache, storageKeyFor } from './cache/token-cache.ts';
-export { deriveSealingKey, seal, open } from './cache/seal.ts';
-export { type MsalCache } from './cache/serialize.ts';
-export { accountInfo, displayClaims, type AccountInfo, type AccountRecord } from './account.ts';
-export type { CacheStore, FlowStore, AccountStore } from './storage/ports.ts';
-export { KVCacheStore, KV_MIN_TTL_SECONDS, type KVLike } from './storage/kv-cache-store.ts';
-export { MemoryAccountStore } from './storage/memory-account-store.ts';
-export {
-  ConfidentialClientApplication,
-  type ConfidentialClientConfig,
-  type AcquireTokenForClientRequest,
-  type AuthenticationResult,
-  type CallOptions,
-} from './confidential-client.ts';
+/**
+ * The public surface of lib, MSAL-shaped: the client, its requests and results, accounts, errors, the
+ * storage ports with their adapters, and the few building blocks an app's own routes need (settings,
+ * scopes, sealing). functions/ imports from here only; tests may reach into modules directly.
+ */
+
+// The client (MSAL's ConfidentialClientApplication) and what goes in and out of it.
+export { ConfidentialClientApplication, type ClientOptions } from './confidential-client.ts';
+export { ProviderMetadataCache } from './oauth/provider-metadata.ts';
+export { ThrottlingCache } from './oauth/provider-http.ts';
+export type { AuthenticationResult, CallOptions } from './flows/context.ts';
+export type { ClientCredentialRequest } from './flows/client-credentials.ts';
 export type { AuthCodeFlowRequest, AuthCodeResult } from './flows/auth-code.ts';
 export type { SilentRequest } from './flows/silent.ts';
-export { parseClientSettings, requireSetting, optionalSetting, type Settings } from './config.ts';
-export { isInteractionRequired } from './interaction.ts';
+export type { AuthCodeFlow, ResponseMode } from './oauth/authorization-code.ts';
+
+// Accounts.
+export { accountInfo, displayClaims, type AccountInfo, type AccountRecord } from './account.ts';
+
+// Errors (MSAL's names), and their plain-data form for boundaries that lose classes (RPC).
+export * from './errors.ts';
+
+// Storage ports and adapters.
+export type { CacheStore, FlowStore, AccountStore } from './storage/ports.ts';
+export { KVCacheStore, type KVLike } from './storage/kv-cache-store.ts';
+export { MemoryAccountStore } from './storage/memory-account-store.ts';
+
+// Building blocks for the app's own routes.
+export { requireSetting, optionalSetting, type Settings } from './config.ts';
+export { normalizeScopes } from './scopes.ts';
+export { deriveSealingKey, seal, open } from './cache/seal.ts';
+export { constantTimeEqual, sha256, fromHex, utf8 } from './encoding.ts';

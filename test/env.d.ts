@@ -8,6 +8,17 @@ declare global {
       TOKEN_CACHE: KVNamespace;
       FLOWS: DurableObjectNamespace<FlowObject>;
       ACCOUNTS: DurableObjectNamespace<AccountObject>;
+      // The sign-in settings, bindings from vitest.config.ts (the Durable Objects read these).
+      AUTHORITY: string;
+      CLIENT_ID: string;
+      CLIENT_SECRET: string;
+      TOKEN_CACHE_KEY: string;
+      SESSION_KEY: string;
+      REDIRECT_URI: string;
+      SPA_SCOPES: string;
+      ALLOWED_ORIGINS: string;
+      POST_LOGOUT_REDIRECT_URI: string;
+      PROVIDER_RETRY_DELAY_MS: string;
     }
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Starts the local identity provider (Node) before the Workers tests and hands its coordinates to
- * them through vitest's provide/inject: the tests run inside workerd and reach it over loopback.
+ * Starts the local identity provider (Node) before the Workers tests, on the port vitest.config.ts
+ * picked (IDP_PORT), and hands its coordinates to them through vitest's provide/inject: the tests run
+ * inside workerd and reach it over loopback.
  */
 import type { TestProject } from 'vitest/node';
 // @ts-expect-error plain JS module without types
@@ -18,8 +19,11 @@ export interface IdpInfo {
 }
 
 export default async function setup(project: TestProject) {
+  // On the port vitest.config.ts chose: its bindings (the Durable Objects' settings) name this provider.
+  const port = Number(process.env.IDP_PORT);
+  if (!Number.isInteger(port) || port <= 0) throw new Error('IDP_PORT is not set: vitest.config.ts picks it');
   // The Worker under test answers at https://worker.test (see harness.ts).
-  const idp = await startIdp({ port: 0, redirectUris: ['https://worker.test/auth/callback'] });
+  const idp = await startIdp({ port, redirectUris: ['https://worker.test/auth/callback'] });
   const info: IdpInfo = {
     nodeVersion: process.versions.node,
     origin: idp.origin,

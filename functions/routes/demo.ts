@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import { CallerError } from '../../lib/mod.ts';
-import type { AppEnv } from '../app.ts';
+import type { AppEnv } from '../app-env.ts';
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -92,36 +92,32 @@ const HTML_HEADERS = {
   'referrer-policy': 'same-origin',
 };
 
-export function demoRoutes(): Hono<AppEnv> {
-  const demo = new Hono<AppEnv>();
+export const demoRoutes = new Hono<AppEnv>();
 
-  demo.get('/', (c) => c.body(PAGE, 200, HTML_HEADERS));
+demoRoutes.get('/', (c) => c.body(PAGE, 200, HTML_HEADERS));
 
-  demo.get('/demo.js', async (c) => {
-    const web = await c.var.deps.web();
-    const script = `window.SPA_SCOPES = ${JSON.stringify(web.spaScopes)};\n${SCRIPT}`;
-    return c.body(script, 200, { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+demoRoutes.get('/demo.js', async (c) => {
+  const web = await c.var.deps.web();
+  const script = `window.SPA_SCOPES = ${JSON.stringify(web.spaScopes)};\n${SCRIPT}`;
+  return c.body(script, 200, { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
+});
+
+/** The demo API: answers with the caller's identity when the bearer token is for its audience. */
+demoRoutes.get('/api/demo', async (c) => {
+  const web = await c.var.deps.web();
+  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(c.req.header('authorization') ?? '');
+  if (!match) throw new CallerError('invalid_client', 'A bearer access token is required');
+  const audience = resourceOf(web.spaScopes[0] ?? '');
+  const claims = await c.var.deps.client.validateAccessToken(match[1]!, audience);
+  c.header('cache-control', 'no-store');
+  return c.json({
+    message: `Hello ${String(claims.name ?? claims.preferred_username ?? claims.sub)}, the demo API accepted your token.`,
+    aud: claims.aud,
+    scp: claims.scp,
+    oid: claims.oid,
+    tid: claims.tid,
   });
-
-  /** The demo API: answers with the caller's identity when the bearer token is for its audience. */
-  demo.get('/api/demo', async (c) => {
-    const web = await c.var.deps.web();
-    const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(c.req.header('authorization') ?? '');
-    if (!match) throw new CallerError('invalid_client', 'A bearer access token is required');
-    const audience = resourceOf(web.spaScopes[0] ?? '');
-    const claims = await c.var.deps.client.validateAccessToken(match[1]!, audience);
-    c.header('cache-control', 'no-store');
-    return c.json({
-      message: `Hello ${String(claims.name ?? claims.preferred_username ?? claims.sub)}, the demo API accepted your token.`,
-      aud: claims.aud,
-      scp: claims.scp,
-      oid: claims.oid,
-      tid: claims.tid,
-    });
-  });
-
-  return demo;
-}
+});
 
 /** `api://downstream/read` → `api://downstream` (the resource an Entra scope belongs to). */
 function resourceOf(scope: string): string {

@@ -1,28 +1,32 @@
 /** POST /token/client — an app-only token for an authenticated caller, within its allowed scopes. */
-import type { Context, Handler } from 'hono';
-import { CallerError, normalizeScopes } from '../../lib/mod.ts';
-import type { AppEnv, AppOptions } from '../app.ts';
-import { assertScopesAllowed, authenticateCaller } from '../callers.ts';
+import { Hono } from 'hono';
+import { CallerError } from '../../lib/mod.ts';
+import type { AppEnv } from '../app-env.ts';
+import { assertScopesAllowed } from '../allowed-scopes.ts';
+import { authenticateCaller } from '../callers.ts';
+import { errorResponse } from '../errors.ts';
 import { readBodyParameters } from '../request-body.ts';
+import { parseTokenRequest } from '../token-request.ts';
 import { tokenResponse } from '../token-response.ts';
 
-export function clientTokenRoute(waitUntil: AppOptions['waitUntil']): Handler<AppEnv> {
-  return async (c: Context<AppEnv>) => {
-    const { client } = c.var.deps;
-    const callers = c.var.deps.callers();
-    // Authenticate before reading the body: an unknown caller learns nothing about scope rules.
-    const caller = await authenticateCaller(callers, c.req.header('authorization'));
-    const body = await readBodyParameters(c.req.raw);
-    const scopes = normalizeScopes(body.scopes);
-    assertScopesAllowed(caller, scopes);
-    const claims = body.claims;
-    if (claims !== undefined && typeof claims !== 'string') throw new CallerError('invalid_request', 'claims must be a JSON string');
-    const forceRefresh = body.force_refresh === true || body.force_refresh === 'true';
+export const clientTokenRoutes = new Hono<AppEnv>();
 
-    const result = await client.acquireTokenForClient(
-      { scopes, forceRefresh, correlationId: c.var.correlationId, ...(claims ? { claims } : {}) },
-      { waitUntil: waitUntil(c) },
-    );
-    return tokenResponse(result);
-  };
-}
+clientTokenRoutes.post('/', async (c) => {
+  const { client } = c.var.deps;
+  const callers = c.var.deps.callers();
+  // Authenticate before reading the body: an unknown caller learns nothing about scope rules.
+  const caller = await authenticateCaller(callers, c.req.header('authorization'));
+  const { scopes, claims, forceRefresh } = parseTokenRequest(await readBodyParameters(c.req.raw));
+  assertScopesAllowed(caller.scopes, scopes, 'This caller');
+  const result = await client.acquireTokenForClient(
+    { scopes, forceRefresh, correlationId: c.var.correlationId, ...(claims ? { claims } : {}) },
+    { waitUntil: c.var.waitUntil },
+  );
+  return tokenResponse(result);
+});
+
+clientTokenRoutes.all('/', (c) => {
+  const response = errorResponse(new CallerError('method_not_allowed', 'Use POST'), c.var.correlationId);
+  response.headers.set('allow', 'POST');
+  return response;
+});

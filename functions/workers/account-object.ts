@@ -7,21 +7,22 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import {
-  AuthError,
   KVCacheStore,
   accountInfo,
   displayClaims,
-  serializeAuthError,
   type AccountRecord,
   type AccountStore,
   type AuthenticationResult,
-  type Settings,
+  type ConfidentialClientApplication,
 } from '../../lib/mod.ts';
-import { depsFor } from '../deps.ts';
-import type { RpcResult, SessionView } from '../sessions.ts';
+import { createDeps } from '../deps.ts';
+import type { SessionTokenRequest, SessionView } from '../sessions.ts';
+import { toRpcResult, type RpcResult } from './rpc-result.ts';
 
+/** The Worker's own bindings and settings: the object acts as the same client as the Worker. */
 interface Bindings {
   TOKEN_CACHE: KVNamespace;
+  [setting: string]: unknown;
 }
 
 const RECORD_KEY = 'account';
@@ -52,8 +53,23 @@ class ObjectAccountStore implements AccountStore<AccountRecord> {
 export class AccountObject extends DurableObject<Bindings> {
   private readonly accounts = new ObjectAccountStore(this.ctx.storage);
 
-  private deps(settings: Settings) {
-    return depsFor(settings, new KVCacheStore(this.env.TOKEN_CACHE), this.env.TOKEN_CACHE, (input, init) => fetch(input, init));
+  /**
+   * One client per object, built from the object's own env on first use: its KeyedMutex is then the
+   * account's one refresh lock, and its memory layer holds this account's tokens only. Settings are
+   * never taken from a caller: whoever can reach the object cannot make it act as another client.
+   */
+  private client: Promise<ConfidentialClientApplication> | undefined;
+
+  private clientApplication(): Promise<ConfidentialClientApplication> {
+    if (!this.client) {
+      const built = createDeps(this.env, new KVCacheStore(this.env.TOKEN_CACHE), (input, init) => fetch(input, init)).then((deps) => deps.client);
+      // A failed build (a missing setting) is not kept: the next call tries again.
+      built.catch(() => {
+        if (this.client === built) this.client = undefined;
+      });
+      this.client = built;
+    }
+    return this.client;
   }
 
   /** Stores the signed-in account (a new sign-in replaces it) and opens a new session. */
@@ -74,43 +90,36 @@ export class AccountObject extends DurableObject<Bindings> {
     return record ? { account: accountInfo(record.account), claims: displayClaims(record.idTokenClaims) } : null;
   }
 
-  async acquireTokenSilent(
-    settings: Settings,
-    sessionId: string,
-    request: { scopes: string[]; forceRefresh?: boolean; claimsChallenge?: string; correlationId: string },
-  ): Promise<RpcResult<AuthenticationResult> | null> {
+  /** @returns null when the session is not live (signed out, expired) or the account is gone. */
+  async acquireTokenSilent(sessionId: string, request: SessionTokenRequest): Promise<RpcResult<AuthenticationResult> | null> {
     if (!(await this.isLive(sessionId))) return null;
     const record = (await this.accounts.list())[0];
     if (!record) return null;
-    try {
-      const { client } = await this.deps(settings);
-      const value = await client.acquireTokenSilent(
+    return toRpcResult(async () => {
+      const client = await this.clientApplication();
+      return client.acquireTokenSilent(
         this.accounts,
         { ...request, account: { homeAccountId: record.account.home_account_id, tenantId: record.account.realm } },
         { waitUntil: (promise) => this.ctx.waitUntil(promise) },
       );
-      return { ok: true, value };
-    } catch (error) {
-      if (error instanceof AuthError) return { ok: false, error: serializeAuthError(error) };
-      throw error;
-    }
+    });
   }
 
   /** Ends every session of the account and removes it with its tokens (MSAL's removeAccount). */
-  async signOut(settings: Settings, sessionId: string): Promise<{ idToken?: string }> {
+  async signOut(sessionId: string): Promise<{ idToken?: string }> {
     if (!(await this.isLive(sessionId))) return {};
     const record = (await this.accounts.list())[0];
     if (record) {
-      const { client } = await this.deps(settings);
+      const client = await this.clientApplication();
       await client.removeAccount(this.accounts, { homeAccountId: record.account.home_account_id });
     }
     await this.ctx.storage.deleteAll();
     return record ? { idToken: record.idToken.secret } : {};
   }
 
-  async serializeCache(settings: Settings): Promise<string> {
+  async serializeCache(): Promise<string> {
     const record = (await this.accounts.list())[0];
-    const { client } = await this.deps(settings);
+    const client = await this.clientApplication();
     return client.serializeCache(this.accounts, record?.account.home_account_id ?? '');
   }
 

@@ -1,7 +1,11 @@
-/** AccountSessions over the ACCOUNTS Durable Object namespace: one object per home account id. */
-import type { AccountRecord, Settings } from '../../lib/mod.ts';
-import type { AccountSessions, SessionCookie } from '../sessions.ts';
+/**
+ * AccountSessions over the ACCOUNTS Durable Object namespace: one object per home account id. Owns the
+ * RPC: results and errors cross as data (rpc-result.ts) and the routes get values or AuthErrors.
+ */
+import type { AccountRecord, AuthenticationResult } from '../../lib/mod.ts';
+import { interactionRequired, type AccountSessions, type SessionCookie, type SessionTokenRequest } from '../sessions.ts';
 import type { AccountObject } from './account-object.ts';
+import { fromRpcResult, type RpcResult } from './rpc-result.ts';
 
 export class DurableObjectAccountSessions implements AccountSessions {
   private readonly namespace: DurableObjectNamespace<AccountObject>;
@@ -21,11 +25,13 @@ export class DurableObjectAccountSessions implements AccountSessions {
     return this.stub(session.hid).session(session.sid);
   }
 
-  acquireTokenSilent(session: SessionCookie, settings: Settings, request: Parameters<AccountSessions['acquireTokenSilent']>[2]) {
-    return this.stub(session.hid).acquireTokenSilent(settings, session.sid, request);
+  async acquireTokenSilent(session: SessionCookie, request: SessionTokenRequest): Promise<AuthenticationResult> {
+    const outcome: RpcResult<AuthenticationResult> | null = await this.stub(session.hid).acquireTokenSilent(session.sid, request);
+    if (!outcome) throw interactionRequired('The session has ended');
+    return fromRpcResult(outcome);
   }
 
-  signOut(session: SessionCookie, settings: Settings) {
-    return this.stub(session.hid).signOut(settings, session.sid);
+  signOut(session: SessionCookie) {
+    return this.stub(session.hid).signOut(session.sid);
   }
 }

@@ -2,7 +2,7 @@
 import { ClientConfigurationError, KVCacheStore } from '../../lib/mod.ts';
 import { createApp } from '../app.ts';
 import { depsFor } from '../deps.ts';
-import type { PendingSignIn } from '../routes/auth.ts';
+import type { PendingSignIn } from '../pending-sign-in.ts';
 import type { AccountObject } from './account-object.ts';
 import { DurableObjectAccountSessions } from './account-sessions.ts';
 import { DurableObjectFlowStore } from './do-flow-store.ts';

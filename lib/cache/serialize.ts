@@ -9,7 +9,7 @@ import { accountInfo, type AccountInfo, type AccountRecord } from '../account.ts
 import { CallerError } from '../errors.ts';
 import { scopesToTarget, withoutOidcScopes } from '../scopes.ts';
 import type { AccountStore } from '../storage/ports.ts';
-import type { ClientContext } from '../flows/context.ts';
+import type { TokenCache } from './token-cache.ts';
 import {
   msalKeys,
   type AccessTokenEntity,
@@ -28,11 +28,19 @@ export interface MsalCache {
   AppMetadata: Record<string, AppMetadataEntity>;
 }
 
+/** Whose entries these are: this client at this authority host, with its token cache and clock. */
+export interface CacheScope {
+  cache: TokenCache;
+  clientId: string;
+  environment: string;
+  now: () => number;
+}
+
 function emptyCache(): MsalCache {
   return { Account: {}, IdToken: {}, AccessToken: {}, RefreshToken: {}, AppMetadata: {} };
 }
 
-export async function serializeCache(ctx: ClientContext, store: AccountStore<AccountRecord>, homeAccountId: string): Promise<string> {
+export async function serializeCache(scope: CacheScope, store: AccountStore<AccountRecord>, homeAccountId: string): Promise<string> {
   const cache = emptyCache();
   const record = await store.get(homeAccountId);
   if (record) {
@@ -41,9 +49,9 @@ export async function serializeCache(ctx: ClientContext, store: AccountStore<Acc
     if (record.refreshToken) cache.RefreshToken[msalKeys.refreshToken(record.refreshToken)] = record.refreshToken;
     if (record.appMetadata) cache.AppMetadata[msalKeys.appMetadata(record.appMetadata)] = record.appMetadata;
     for (const target of record.accessTokenTargets) {
-      const entity = await ctx.deps.cache.getAccessToken(
-        { homeAccountId, environment: record.account.environment, clientId: ctx.config.clientId, realm: record.account.realm, target },
-        ctx.deps.now(),
+      const entity = await scope.cache.getAccessToken(
+        { homeAccountId, environment: record.account.environment, clientId: scope.clientId, realm: record.account.realm, target },
+        scope.now(),
       );
       if (entity) cache.AccessToken[msalKeys.accessToken(entity)] = entity;
     }
@@ -56,10 +64,10 @@ export async function serializeCache(ctx: ClientContext, store: AccountStore<Acc
  * @returns the imported accounts.
  * @throws CallerError `invalid_request` for input that is not an MSAL cache.
  */
-export async function deserializeCache(ctx: ClientContext, store: AccountStore<AccountRecord>, json: string): Promise<AccountInfo[]> {
+export async function deserializeCache(scope: CacheScope, store: AccountStore<AccountRecord>, json: string): Promise<AccountInfo[]> {
   const input = parseCache(json);
-  const { clientId } = ctx.config;
-  const isOurs = environmentMatcher(ctx.config.authority.environment);
+  const { clientId, environment } = scope;
+  const isOurs = environmentMatcher(environment);
   const sameAccount = (e: { home_account_id?: unknown; environment?: unknown }, account: AccountEntity) =>
     e.home_account_id === account.home_account_id && isOurs(e.environment);
   const imported: AccountInfo[] = [];
@@ -74,12 +82,12 @@ export async function deserializeCache(ctx: ClientContext, store: AccountStore<A
       (e) => isEntity(e, ['secret']) && sameAccount(e, account) && (e.client_id === clientId || (e.family_id !== undefined && e.family_id === appMetadata?.family_id)),
     );
     const record: AccountRecord = {
-      account: { ...account, environment: ctx.config.authority.environment },
-      idToken: { ...idToken, environment: ctx.config.authority.environment },
+      account: { ...account, environment: environment },
+      idToken: { ...idToken, environment: environment },
       idTokenClaims: safeClaims(idToken.secret),
       accessTokenTargets: [],
     };
-    if (refreshToken) record.refreshToken = { ...refreshToken, environment: ctx.config.authority.environment };
+    if (refreshToken) record.refreshToken = { ...refreshToken, environment: environment };
     if (appMetadata) record.appMetadata = appMetadata;
     for (const at of Object.values(input.AccessToken)) {
       if (!isEntity(at, ['secret', 'realm', 'target', 'expires_on', 'cached_at']) || !sameAccount(at, account) || at.client_id !== clientId) continue;
@@ -87,10 +95,10 @@ export async function deserializeCache(ctx: ClientContext, store: AccountStore<A
       if (at.realm.toLowerCase() !== account.realm.toLowerCase()) continue;
       // Our cache is looked up by exact target, so it is normalised the way requests are.
       const target = scopesToTarget(withoutOidcScopes(at.target.split(' ')));
-      const entity: AccessTokenEntity = { ...at, environment: ctx.config.authority.environment, target, credential_type: 'AccessToken', token_type: at.token_type ?? 'Bearer' };
+      const entity: AccessTokenEntity = { ...at, environment: environment, target, credential_type: 'AccessToken', token_type: at.token_type ?? 'Bearer' };
       entity.extended_expires_on ??= entity.expires_on;
-      if (!isUsable(entity, ctx.deps.now())) continue;
-      await ctx.deps.cache.saveAccessToken(entity, ctx.deps.now());
+      if (!isUsable(entity, scope.now())) continue;
+      await scope.cache.saveAccessToken(entity, scope.now());
       record.accessTokenTargets.push(target);
     }
     await store.put(account.home_account_id, record);

@@ -5,20 +5,18 @@
  * account store. The code is never redeemed twice: no retry.
  */
 import * as oauth from 'oauth4webapi';
-import { accountInfo, buildAccount, type AccountInfo, type AccountRecord } from '../account.ts';
-import { accessTokenEntity, type AccessTokenQuery } from '../cache/entities.ts';
+import { accountInfo, accountRecord, signedInAccount, type AccountInfo, type AccountRecord } from '../account.ts';
 import {
   authorizationCodeRequest,
   authorizationUrl,
+  processAuthorizationCodeResponse,
   validateAuthorizationResponse,
   type AuthCodeFlow,
   type ResponseMode,
 } from '../oauth/authorization-code.ts';
-import { sendTokenRequest } from '../oauth/provider-http.ts';
-import { processUserTokenResponse } from '../oauth/user-token-response.ts';
-import { classifyServerError } from '../interaction.ts';
 import { resourceScopes, scopesToTarget } from '../scopes.ts';
-import { authorizationServer, toResult, type AuthenticationResult, type ClientContext } from './context.ts';
+import { authorizationServer, type AuthenticationResult, type ClientContext } from './context.ts';
+import { redeem } from './redeem.ts';
 
 export interface AuthCodeFlowRequest {
   scopes: readonly string[];
@@ -78,51 +76,26 @@ export async function acquireTokenByAuthCodeFlow(
   authResponse: URLSearchParams,
   correlationId: string = crypto.randomUUID(),
 ): Promise<{ result: AuthCodeResult; record: AccountRecord }> {
-  const { authority, clientId, credential, timeoutMs, retryDelayMs } = ctx.config;
-  const { fetch, now, throttling, cache } = ctx.deps;
-  const as = await authorizationServer(ctx);
-  const callbackParameters = validateAuthorizationResponse(as, authority, clientId, flow, authResponse);
-  const requestedAt = now();
-  let tokens;
-  try {
-    const response = await sendTokenRequest(
-      (init) => authorizationCodeRequest({ as, authority, clientId, credential, flow, callbackParameters, fetch }, init),
-      { retry: false, thumbprint: [authority.url, clientId, 'authorization_code', crypto.randomUUID()].join('|'), throttling, correlationId },
-      { timeoutMs, retryDelayMs, now },
-    );
-    tokens = await processUserTokenResponse('authorization_code', response, { as, authority, clientId, fetch, now: now(), timeoutMs }, flow.nonce, correlationId);
-  } catch (error) {
-    throw classifyServerError(error);
-  }
-  const claims = tokens.idTokenClaims!;
-  const realm = typeof claims.tid === 'string' ? claims.tid : authority.tenant;
-  const account = buildAccount({ claims, clientInfoRaw: tokens.client_info, environment: authority.environment, realm, now: now() });
+  const { authority, clientId } = ctx.config;
+  const callbackParameters = validateAuthorizationResponse(await authorizationServer(ctx), authority, clientId, flow, authResponse);
   const target = scopesToTarget(flow.scopes);
-  const query: AccessTokenQuery = { homeAccountId: account.home_account_id, environment: authority.environment, clientId, realm, target };
-  const accessToken = accessTokenEntity(query, tokens, requestedAt);
-  await cache.saveAccessToken(accessToken, now()).catch(() => undefined);
-
-  const record: AccountRecord = {
-    account,
-    idToken: { home_account_id: account.home_account_id, environment: authority.environment, credential_type: 'IdToken', client_id: clientId, realm, secret: tokens.id_token! },
-    idTokenClaims: claims,
-    accessTokenTargets: [target],
-  };
-  if (tokens.refresh_token) {
-    record.refreshToken = {
-      home_account_id: account.home_account_id,
-      environment: authority.environment,
-      credential_type: 'RefreshToken',
-      client_id: clientId,
-      secret: tokens.refresh_token,
-      last_modification_time: String(Math.floor(now() / 1000)),
-      ...(tokens.foci ? { family_id: tokens.foci } : {}),
-    };
-  }
-  // MSAL Python writes AppMetadata on every token response; the family id only when the app is in one.
-  record.appMetadata = { client_id: clientId, environment: authority.environment, ...(tokens.foci ? { family_id: tokens.foci } : {}) };
-  const result: AuthCodeResult = { ...toResult(accessToken, 'identity_provider', correlationId), account: accountInfo(account), idTokenClaims: claims };
-  return { result, record };
+  const { tokens, accessToken, result } = await redeem(
+    ctx,
+    {
+      grant: 'authorization_code',
+      // Never the same request twice: a code is redeemed once, whatever the provider said before.
+      identity: [crypto.randomUUID()],
+      send: (endpoint, init) => authorizationCodeRequest(endpoint, { flow, callbackParameters }, init),
+      process: async (response, checks, id) => {
+        const tokens = await processAuthorizationCodeResponse(checks, response, flow.nonce, id);
+        return { ...tokens, account: signedInAccount(tokens, authority, ctx.deps.now()) };
+      },
+      query: ({ account }) => ({ homeAccountId: account.home_account_id, environment: authority.environment, clientId, realm: account.realm, target }),
+    },
+    correlationId,
+  );
+  const record = accountRecord({ account: tokens.account, tokens, clientId, accessTokenTarget: accessToken.target, now: ctx.deps.now() });
+  return { result: { ...result, account: accountInfo(tokens.account), idTokenClaims: record.idTokenClaims }, record };
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {

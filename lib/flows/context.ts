@@ -1,24 +1,23 @@
-/** What every flow needs: the client's configuration and its dependencies (cache, transport, clock). */
+/**
+ * What every flow shares: the client's configuration, its dependencies (cache, transport, clock,
+ * per-isolate provider state) and its in-isolate coordination (single flight, per-account locks).
+ */
 import type { AccessTokenEntity } from '../cache/entities.ts';
 import type { TokenCache } from '../cache/token-cache.ts';
-import { resolveAuthority, type Authority } from '../oauth/authority.ts';
+import type { KeyedMutex, SingleFlight } from '../concurrency.ts';
+import type { ConfidentialClientConfig } from '../config.ts';
 import type * as oauth from 'oauth4webapi';
-import type { ClientCredential } from '../oauth/client-auth.ts';
+import type { IdTokenContext } from '../oauth/id-token.ts';
 import type { ThrottlingCache } from '../oauth/provider-http.ts';
-
-export interface ConfidentialClientConfig {
-  authority: Authority;
-  clientId: string;
-  credential: ClientCredential;
-  /** Bound on every provider request (Workers' fetch has no timeout of its own). */
-  timeoutMs: number;
-  /** Back-off before the single retry of an idempotent grant. */
-  retryDelayMs: number;
-}
+import type { ProviderMetadataCache } from '../oauth/provider-metadata.ts';
+import type { TokenEndpoint } from '../oauth/token-endpoint.ts';
 
 export interface ClientDependencies {
   cache: TokenCache;
+  /** Requests the provider throttled (Retry-After), per isolate. */
   throttling: ThrottlingCache;
+  /** Discovery documents and key sets, per isolate. */
+  metadata: ProviderMetadataCache;
   fetch: typeof fetch;
   now: () => number;
 }
@@ -26,11 +25,10 @@ export interface ClientDependencies {
 export interface ClientContext {
   config: ConfidentialClientConfig;
   deps: ClientDependencies;
-}
-
-/** The provider's metadata (discovered once per isolate), as every flow needs it. */
-export function authorizationServer(ctx: ClientContext): Promise<oauth.AuthorizationServer> {
-  return resolveAuthority(ctx.config.authority, { fetch: ctx.deps.fetch, timeoutMs: ctx.config.timeoutMs }, ctx.deps.now());
+  /** Concurrent provider requests for the same token share one. */
+  flights: SingleFlight<AuthenticationResult>;
+  /** A refresh token may be rotated by each use: one redemption per account at a time. */
+  accountLocks: KeyedMutex;
 }
 
 export interface AuthenticationResult {
@@ -50,6 +48,31 @@ export interface CallOptions {
   waitUntil?: (promise: Promise<unknown>) => void;
 }
 
+/** The provider's metadata (discovered once per isolate), as every flow needs it. */
+export function authorizationServer(ctx: ClientContext): Promise<oauth.AuthorizationServer> {
+  return ctx.deps.metadata.authorizationServer(ctx.config.authority, providerOptions(ctx), ctx.deps.now());
+}
+
+export function tokenEndpoint(ctx: ClientContext, as: oauth.AuthorizationServer): TokenEndpoint {
+  const { authority, clientId, credential } = ctx.config;
+  return { as, authority, clientId, credential, fetch: ctx.deps.fetch };
+}
+
+/** What checking a token from this provider needs: its metadata, our client id, the clock, its keys. */
+export function idTokenContext(ctx: ClientContext, as: oauth.AuthorizationServer): IdTokenContext {
+  return {
+    as,
+    authority: ctx.config.authority,
+    clientId: ctx.config.clientId,
+    now: ctx.deps.now(),
+    keys: (jwksUri) => ctx.deps.metadata.keySet(jwksUri, providerOptions(ctx)),
+  };
+}
+
+function providerOptions(ctx: ClientContext): { fetch: typeof fetch; timeoutMs: number } {
+  return { fetch: ctx.deps.fetch, timeoutMs: ctx.config.timeoutMs };
+}
+
 export function toResult(entity: AccessTokenEntity, tokenSource: AuthenticationResult['tokenSource'], correlationId: string): AuthenticationResult {
   const result: AuthenticationResult = {
     accessToken: entity.secret,
@@ -62,36 +85,4 @@ export function toResult(entity: AccessTokenEntity, tokenSource: AuthenticationR
   };
   if (entity.refresh_on !== undefined) result.refreshOn = Number(entity.refresh_on);
   return result;
-}
-
-/** One running promise per key: concurrent callers for the same work share it. */
-export class SingleFlight<T> {
-  private readonly running = new Map<string, Promise<T>>();
-
-  run(key: string, work: () => Promise<T>): Promise<T> {
-    const existing = this.running.get(key);
-    if (existing) return existing;
-    const promise = work().finally(() => this.running.delete(key));
-    this.running.set(key, promise);
-    return promise;
-  }
-}
-
-/**
- * Runs work for one key strictly one after another. A refresh token may be rotated by each use, so two
- * refreshes of one account (even for different scopes) must never overlap.
- */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
-  }
 }

@@ -3,18 +3,11 @@
  * middle tier): signature against the provider's keys, asymmetric alg, issuer, audience, expiry.
  */
 import * as jose from 'jose';
-import type * as oauth from 'oauth4webapi';
 import { CallerError } from '../errors.ts';
-import type { Authority } from './authority.ts';
-import { CLOCK_SKEW_SECONDS, ID_TOKEN_ALGORITHMS, expectedIssuer, keySetFor } from './id-token.ts';
+import { CLOCK_SKEW_SECONDS, ID_TOKEN_ALGORITHMS, expectedIssuer, type IdTokenContext } from './id-token.ts';
 
-export interface AccessTokenContext {
-  as: oauth.AuthorizationServer;
-  authority: Authority;
+export interface AccessTokenContext extends Omit<IdTokenContext, 'clientId'> {
   audience: string;
-  fetch: typeof fetch;
-  now: number;
-  timeoutMs: number;
 }
 
 /** @throws CallerError `invalid_client` (as an invalid bearer token) with the reason. */
@@ -22,7 +15,8 @@ export async function validateAccessToken(token: string, ctx: AccessTokenContext
   try {
     const header = jose.decodeProtectedHeader(token);
     if (typeof header.alg !== 'string' || !ID_TOKEN_ALGORITHMS.includes(header.alg)) throw new Error('alg not allowed');
-    const { payload } = await jose.jwtVerify(token, keySetFor(ctx.as.jwks_uri!, ctx.fetch, ctx.timeoutMs), {
+    if (!ctx.as.jwks_uri) throw new Error('the provider publishes no jwks_uri');
+    const { payload } = await jose.jwtVerify(token, ctx.keys(ctx.as.jwks_uri), {
       algorithms: ID_TOKEN_ALGORITHMS,
       issuer: expectedIssuer(ctx, jose.decodeJwt(token)),
       audience: ctx.audience,

@@ -1,10 +1,10 @@
 /**
  * Authorities: an Entra tenant (`https://login.microsoftonline.com/<tenant>`) or any OIDC issuer, and
- * their discovery documents. Discovery is fetched once per isolate and shared by concurrent callers.
+ * their discovery documents. Fetching only: what is kept, and for how long, is ProviderMetadataCache's job.
  */
 import * as oauth from 'oauth4webapi';
 import { ClientConfigurationError, NetworkError } from '../errors.ts';
-import { readProviderError } from './provider-http.ts';
+import { isTimeout, readProviderError } from './provider-http.ts';
 
 export type AuthorityType = 'entra' | 'oidc';
 
@@ -79,27 +79,13 @@ export interface DiscoveryOptions {
   timeoutMs: number;
 }
 
-const DISCOVERY_TTL_MS = 24 * 60 * 60 * 1000;
-const discovered = new Map<string, { at: number; metadata: Promise<oauth.AuthorizationServer> }>();
-
 /**
- * The provider's metadata, fetched at most once per isolate per day; concurrent callers share one
- * request and a failure is not cached.
+ * The provider's metadata, checked against the authority: the issuer it announces must be the
+ * authority's (Entra's multi-tenant template literally), and it must name a token endpoint.
  * @throws NetworkError / ServerError when discovery fails or announces another issuer.
  */
-export function resolveAuthority(authority: Authority, options: DiscoveryOptions, now = Date.now()): Promise<oauth.AuthorizationServer> {
+export async function fetchDiscovery(authority: Authority, options: DiscoveryOptions): Promise<oauth.AuthorizationServer> {
   const url = discoveryUrl(authority);
-  const hit = discovered.get(url);
-  if (hit && now - hit.at < DISCOVERY_TTL_MS) return hit.metadata;
-  const metadata = fetchMetadata(authority, url, options);
-  discovered.set(url, { at: now, metadata });
-  metadata.catch(() => {
-    if (discovered.get(url)?.metadata === metadata) discovered.delete(url);
-  });
-  return metadata;
-}
-
-async function fetchMetadata(authority: Authority, url: string, options: DiscoveryOptions): Promise<oauth.AuthorizationServer> {
   let response: Response;
   try {
     response = await options.fetch(url, {
@@ -126,13 +112,4 @@ async function fetchMetadata(authority: Authority, url: string, options: Discove
   } catch (cause) {
     throw new NetworkError('invalid_provider_response', `Discovery document of ${authority.url} is invalid: ${(cause as Error).message}`);
   }
-}
-
-export function isTimeout(cause: unknown): boolean {
-  return cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
-}
-
-/** Test seam: forget discovered metadata (the isolate-level cache outlives a single test). */
-export function clearDiscoveryCache(): void {
-  discovered.clear();
 }

@@ -1,14 +1,17 @@
 /**
  * The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636 S256 always): building the
  * authorization URL, checking the authorization response (state, RFC 9207 `iss`, provider errors), and
- * the code redemption request. No storage; the flow object carries the state between the steps.
+ * the code redemption as a request/process pair. No storage; the flow object carries the state between
+ * the steps.
  */
 import * as oauth from 'oauth4webapi';
 import { CallerError, NetworkError, ServerError } from '../errors.ts';
 import { constantTimeEqual, utf8 } from '../encoding.ts';
 import { withOidcScopes } from '../scopes.ts';
 import type { Authority } from './authority.ts';
-import { clientAuthenticationFor, type ClientCredential } from './client-auth.ts';
+import type { IdTokenContext } from './id-token.ts';
+import { client, clientAuthentication, requestOptions, type SendInit, type TokenEndpoint } from './token-endpoint.ts';
+import { processUserTokenResponse, type UserTokenResponse } from './user-token-response.ts';
 
 export type ResponseMode = 'query' | 'form_post';
 
@@ -108,32 +111,34 @@ export function validateAuthorizationResponse(
   }
 }
 
-export interface CodeRedemptionRequest {
-  as: oauth.AuthorizationServer;
-  authority: Authority;
-  clientId: string;
-  credential: ClientCredential;
-  flow: AuthCodeFlow;
+export interface AuthorizationCodeGrant {
+  flow: Pick<AuthCodeFlow, 'redirectUri' | 'codeVerifier' | 'scopes'>;
+  /** The authorization response as validateAuthorizationResponse returned it. */
   callbackParameters: URLSearchParams;
-  fetch: typeof fetch;
 }
 
-export function authorizationCodeRequest(request: CodeRedemptionRequest, init: { signal: AbortSignal; headers: Headers }): Promise<Response> {
+export function authorizationCodeRequest(endpoint: TokenEndpoint, grant: AuthorizationCodeGrant, init: SendInit): Promise<Response> {
   return oauth.authorizationCodeGrantRequest(
-    request.as,
-    { client_id: request.clientId },
-    clientAuthenticationFor(request.credential, request.as),
-    request.callbackParameters,
-    request.flow.redirectUri,
-    request.flow.codeVerifier,
-    {
-      signal: init.signal,
-      headers: init.headers,
-      additionalParameters: { scope: withOidcScopes(request.flow.scopes), client_info: '1' },
-      [oauth.customFetch]: request.fetch,
-      [oauth.allowInsecureRequests]: request.authority.allowInsecure,
-    },
+    endpoint.as,
+    client(endpoint),
+    clientAuthentication(endpoint),
+    grant.callbackParameters,
+    grant.flow.redirectUri,
+    grant.flow.codeVerifier,
+    requestOptions(endpoint, init, { scope: withOidcScopes(grant.flow.scopes), client_info: '1' }),
   );
+}
+
+/**
+ * The ID token is required and must carry the flow's nonce: tokens from an answer that fails this are
+ * never used (RFC 9700 §4.5.3.2).
+ * @throws NetworkError `invalid_provider_response` / `invalid_id_token`
+ */
+export function processAuthorizationCodeResponse(ctx: IdTokenContext, response: Response, nonce: string, correlationId: string): Promise<UserTokenResponse> {
+  return processUserTokenResponse(ctx, response, correlationId, {
+    idToken: { nonce },
+    process: (as, oauthClient) => oauth.processAuthorizationCodeResponse(as, oauthClient, response, { expectedNonce: nonce, requireIdToken: true }),
+  });
 }
 
 function optional(name: string, value: string | null): Record<string, string> {

@@ -1,6 +1,6 @@
 /**
  * ID token validation (OIDC Core §3.1.3.7) with jose: signature against the provider's JWKS (an
- * unknown `kid` refetches the keys at most once a minute), an asymmetric-only `alg` allow-list, `iss`
+ * unknown `kid` refetches the keys at most once a minute, see ProviderMetadataCache), an asymmetric-only `alg` allow-list, `iss`
  * (Entra's `{tenantid}` template resolved with the token's own `tid`), `aud`, `azp`, `nonce`, and
  * `exp`/`iat` with 5 minutes of skew. The clock comes from `now`.
  */
@@ -8,6 +8,7 @@ import * as jose from 'jose';
 import type * as oauth from 'oauth4webapi';
 import { NetworkError } from '../errors.ts';
 import type { Authority } from './authority.ts';
+import type { KeySet } from './provider-metadata.ts';
 
 /** Never `none`, never HMAC: a public key must not double as a shared secret. */
 export const ID_TOKEN_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'RS384', 'PS384', 'ES384', 'RS512', 'PS512', 'ES512', 'EdDSA'];
@@ -15,29 +16,15 @@ export const CLOCK_SKEW_SECONDS = 300;
 const MAX_ID_TOKEN_BYTES = 16 * 1024;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** What checking a token issued by the provider needs: its metadata, our client id, the clock and its keys. */
 export interface IdTokenContext {
   as: oauth.AuthorizationServer;
   authority: Authority;
   clientId: string;
-  fetch: typeof fetch;
+  /** Epoch ms. */
   now: number;
-  timeoutMs: number;
-}
-
-const keySets = new Map<string, ReturnType<typeof jose.createRemoteJWKSet>>();
-
-export function keySetFor(jwksUri: string, fetchImpl: typeof fetch, timeoutMs: number) {
-  let keySet = keySets.get(jwksUri);
-  if (!keySet) {
-    keySet = jose.createRemoteJWKSet(new URL(jwksUri), {
-      cooldownDuration: 60_000,
-      cacheMaxAge: 10 * 60_000,
-      timeoutDuration: timeoutMs,
-      [jose.customFetch]: (url, options) => fetchImpl(url, options),
-    });
-    keySets.set(jwksUri, keySet);
-  }
-  return keySet;
+  /** The provider's signing keys at `jwks_uri` (ProviderMetadataCache.keySet). */
+  keys: (jwksUri: string) => KeySet;
 }
 
 function invalid(reason: string): NetworkError {
@@ -73,7 +60,7 @@ export async function validateIdToken(idToken: unknown, ctx: IdTokenContext, exp
   const issuer = expectedIssuer(ctx, unverified);
   let claims: jose.JWTPayload;
   try {
-    ({ payload: claims } = await jose.jwtVerify(idToken, keySetFor(ctx.as.jwks_uri, ctx.fetch, ctx.timeoutMs), {
+    ({ payload: claims } = await jose.jwtVerify(idToken, ctx.keys(ctx.as.jwks_uri), {
       algorithms: ID_TOKEN_ALGORITHMS,
       issuer,
       audience: ctx.clientId,

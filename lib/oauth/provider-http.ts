@@ -4,7 +4,6 @@
  * I/O only through the `fetch` it is given; the clock comes from `now`.
  */
 import { NetworkError, ServerError, ThrottlingError, type ProviderErrorFields } from '../errors.ts';
-import { isTimeout } from './authority.ts';
 
 export interface ProviderHttpOptions {
   timeoutMs: number;
@@ -182,6 +181,11 @@ function parseRetryAfter(response: Response, now: number): number | undefined {
     seconds = Number.isNaN(date) ? DEFAULT_THROTTLE_SECONDS : Math.ceil((date - now) / 1000);
   }
   return Math.min(Math.max(Math.ceil(seconds), 1), MAX_THROTTLE_SECONDS);
+}
+
+/** An abort from our own timeout signal: fetch reports it as TimeoutError, some runtimes as AbortError. */
+export function isTimeout(cause: unknown): boolean {
+  return cause instanceof Error && (cause.name === 'TimeoutError' || cause.name === 'AbortError');
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,37 +1,33 @@
-/** The refresh token grant (RFC 6749 §6) as MSAL sends it: decorated scopes, `client_info=1`, optional claims. */
+/**
+ * The refresh token grant (RFC 6749 §6) as MSAL sends it — decorated scopes, `client_info=1`, optional
+ * claims — and its answer, whose ID token (when there is one) is validated like a sign-in's.
+ */
 import * as oauth from 'oauth4webapi';
-import type { Authority } from './authority.ts';
 import { withOidcScopes } from '../scopes.ts';
-import { clientAuthenticationFor, type ClientCredential } from './client-auth.ts';
+import type { IdTokenContext } from './id-token.ts';
+import { client, clientAuthentication, parameters, requestOptions, type SendInit, type TokenEndpoint } from './token-endpoint.ts';
+import { processUserTokenResponse, type UserTokenResponse } from './user-token-response.ts';
 
-export interface RefreshRequest {
-  as: oauth.AuthorizationServer;
-  authority: Authority;
-  clientId: string;
-  credential: ClientCredential;
+export interface RefreshTokenGrant {
   refreshToken: string;
   scopes: readonly string[];
   claims?: string;
-  fetch: typeof fetch;
 }
 
-export function refreshTokenRequest(request: RefreshRequest, init: { signal: AbortSignal; headers: Headers }): Promise<Response> {
-  const additionalParameters: Record<string, string> = {
-    scope: withOidcScopes(request.scopes),
-    client_info: '1',
-  };
-  if (request.claims) additionalParameters.claims = request.claims;
+export function refreshTokenRequest(endpoint: TokenEndpoint, grant: RefreshTokenGrant, init: SendInit): Promise<Response> {
   return oauth.refreshTokenGrantRequest(
-    request.as,
-    { client_id: request.clientId },
-    clientAuthenticationFor(request.credential, request.as),
-    request.refreshToken,
-    {
-      signal: init.signal,
-      headers: init.headers,
-      additionalParameters,
-      [oauth.customFetch]: request.fetch,
-      [oauth.allowInsecureRequests]: request.authority.allowInsecure,
-    },
+    endpoint.as,
+    client(endpoint),
+    clientAuthentication(endpoint),
+    grant.refreshToken,
+    requestOptions(endpoint, init, parameters({ scope: withOidcScopes(grant.scopes), client_info: '1', claims: grant.claims })),
   );
+}
+
+/** @throws NetworkError `invalid_provider_response` / `invalid_id_token` */
+export function processRefreshTokenResponse(ctx: IdTokenContext, response: Response, correlationId: string): Promise<UserTokenResponse> {
+  return processUserTokenResponse(ctx, response, correlationId, {
+    idToken: 'optional',
+    process: (as, oauthClient) => oauth.processRefreshTokenResponse(as, oauthClient, response),
+  });
 }

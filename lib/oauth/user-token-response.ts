@@ -1,12 +1,13 @@
 /**
- * Processing a token response that carries user tokens (authorization code, refresh token): oauth4webapi
- * checks the response shape and the ID token's claims, validateIdToken checks its signature and the
- * rest. Entra's extra fields (`client_info`, `foci`, `ext_expires_in`, `refresh_in`) are kept.
+ * Processing a token response that carries user tokens (authorization code, refresh token; device code
+ * and password will follow): validateIdToken checks the ID token's signature and claims, then
+ * oauth4webapi checks the response shape. Entra's extra fields (`client_info`, `foci`,
+ * `ext_expires_in`, `refresh_in`) are kept.
  */
 import * as oauth from 'oauth4webapi';
 import { NetworkError } from '../errors.ts';
-import { normalizeTokenResponse, type TokenResponse } from './client-credentials.ts';
-import { CLOCK_SKEW_SECONDS, expectedIssuer, validateIdToken, type IdTokenContext } from './id-token.ts';
+import { expectedIssuer, validateIdToken, type IdTokenContext } from './id-token.ts';
+import { client, normalizeTokenResponse, type TokenResponse } from './token-endpoint.ts';
 
 export interface UserTokenResponse extends TokenResponse {
   refresh_token?: string;
@@ -17,18 +18,19 @@ export interface UserTokenResponse extends TokenResponse {
   idTokenClaims?: Record<string, unknown>;
 }
 
-export type UserGrant = 'authorization_code' | 'refresh_token';
+export interface UserTokenProcessing {
+  /** `required` with the flow's nonce for a sign-in; `optional` (validated when present) for a refresh. */
+  idToken: { nonce: string } | 'optional';
+  /** oauth4webapi's processing of this grant's answer, against the issuer the ID token must carry. */
+  process(as: oauth.AuthorizationServer, client: oauth.Client): Promise<oauth.TokenEndpointResponse>;
+}
 
-/**
- * @param expectedNonce the flow's nonce for a code redemption; undefined for a refresh.
- * @throws NetworkError `invalid_provider_response` / `invalid_id_token`
- */
+/** @throws NetworkError `invalid_provider_response` / `invalid_id_token` */
 export async function processUserTokenResponse(
-  grant: UserGrant,
-  response: Response,
   ctx: IdTokenContext,
-  expectedNonce: string | undefined,
+  response: Response,
   correlationId: string,
+  grant: UserTokenProcessing,
 ): Promise<UserTokenResponse> {
   // The issuer an ID token must carry depends on its own `tid` for Entra's multi-tenant authorities,
   // so it is worked out from the (not yet verified) body first; the signature check follows.
@@ -37,32 +39,22 @@ export async function processUserTokenResponse(
   let issuer = ctx.as.issuer;
   let idTokenClaims: Record<string, unknown> | undefined;
   const peek = (await response.clone().json().catch(() => null)) as { id_token?: unknown } | null;
-  if (peek?.id_token !== undefined || grant === 'authorization_code') {
+  if (peek?.id_token !== undefined || grant.idToken !== 'optional') {
     try {
-      idTokenClaims = await validateIdToken(peek?.id_token, ctx, expectedNonce);
+      idTokenClaims = await validateIdToken(peek?.id_token, ctx, grant.idToken === 'optional' ? undefined : grant.idToken.nonce);
       issuer = expectedIssuer(ctx, idTokenClaims);
     } catch (cause) {
       if (cause instanceof NetworkError) cause.correlationId = correlationId;
       throw cause;
     }
   }
-  const as = { ...ctx.as, issuer };
-  const client: oauth.Client = { client_id: ctx.clientId, [oauth.clockTolerance]: CLOCK_SKEW_SECONDS };
   let body: oauth.TokenEndpointResponse;
   try {
-    body =
-      grant === 'authorization_code'
-        ? await oauth.processAuthorizationCodeResponse(as, client, response, {
-            expectedNonce: expectedNonce ?? oauth.expectNoNonce,
-            requireIdToken: true,
-          })
-        : await oauth.processRefreshTokenResponse(as, client, response);
+    body = await grant.process({ ...ctx.as, issuer }, client(ctx));
   } catch (cause) {
-    const code = (cause as { code?: string }).code;
-    const claimsProblem = code === oauth.JWT_CLAIM_COMPARISON || code === oauth.JWT_TIMESTAMP_CHECK || code === oauth.INVALID_RESPONSE && /id_token|nonce/i.test((cause as Error).message);
     throw new NetworkError(
-      claimsProblem ? 'invalid_id_token' : 'invalid_provider_response',
-      `${claimsProblem ? 'The ID token was rejected' : 'The token endpoint answered with an invalid token response'}: ${(cause as Error).message}`,
+      isClaimsProblem(cause) ? 'invalid_id_token' : 'invalid_provider_response',
+      `${isClaimsProblem(cause) ? 'The ID token was rejected' : 'The token endpoint answered with an invalid token response'}: ${(cause as Error).message}`,
       correlationId,
     );
   }
@@ -72,4 +64,9 @@ export async function processUserTokenResponse(
   }
   if (idTokenClaims) result.idTokenClaims = idTokenClaims;
   return result;
+}
+
+function isClaimsProblem(cause: unknown): boolean {
+  const code = (cause as { code?: string }).code;
+  return code === oauth.JWT_CLAIM_COMPARISON || code === oauth.JWT_TIMESTAMP_CHECK || (code === oauth.INVALID_RESPONSE && /id_token|nonce/i.test((cause as Error).message));
 }

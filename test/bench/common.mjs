@@ -16,9 +16,9 @@ export const measureConcurrent = (op, concurrency, plan = PLAN) => concurrent(op
 export const RESULT_MARK = '@@BENCH_RESULT ';
 export const report = (value) => process.stdout.write(`${RESULT_MARK}${JSON.stringify(value)}\n`);
 
-/** Imports lib/mod.ts: Node's type stripping first, an esbuild bundle as the fallback. */
+/** Imports lib (through lib-entry.ts): Node's type stripping first, an esbuild bundle as the fallback. */
 export async function importLib() {
-  const mod = new URL('../../lib/mod.ts', import.meta.url);
+  const mod = new URL('./lib-entry.ts', import.meta.url);
   try {
     return { lib: await import(mod.href), via: 'node type stripping' };
   } catch (error) {

@@ -3,16 +3,10 @@
 import { MapStore, SCOPE, SIZES, fillStore, importLib, measureSequential, report } from './common.mjs';
 
 const { lib, via } = await importLib();
-const { ConfidentialClientApplication, TokenCache, ThrottlingCache, parseClientSettings } = lib;
+const { ConfidentialClientApplication, TokenCache, parseClientSettings } = lib;
 const { client, sealingKey } = await parseClientSettings(process.env);
 
-const makeClient = (store, memoryEntries) =>
-  new ConfidentialClientApplication(client, {
-    cache: new TokenCache(store, sealingKey, memoryEntries === undefined ? {} : { memoryEntries }),
-    throttling: new ThrottlingCache(),
-    fetch: (input, init) => fetch(input, init),
-    now: () => Date.now(),
-  });
+const makeClient = (cacheStore, memoryEntries) => ConfidentialClientApplication.fromSettings(process.env, { cacheStore, memoryEntries });
 
 const request = { scopes: [SCOPE] };
 const results = { via, cells: [] };
@@ -20,7 +14,7 @@ for (const n of SIZES) {
   const store = new MapStore();
   const fillMs = await fillStore(TokenCache, store, sealingKey, client, n);
 
-  const warm = makeClient(store); // default memory layer (1000 entries)
+  const warm = await makeClient(store); // default memory layer (1000 entries)
   const first = await warm.acquireTokenForClient(request);
   if (first.tokenSource !== 'identity_provider') throw new Error(`first call came from ${first.tokenSource}`);
   if (store.map.size !== n + 1) throw new Error(`store holds ${store.map.size} entries, expected ${n + 1}`);
@@ -34,7 +28,7 @@ for (const n of SIZES) {
   const warmStoreReads = store.gets - gets;
 
   // memoryEntries: 0 → every lookup hashes the key, reads the store and decrypts (AES-GCM) + parses.
-  const cold = makeClient(store, 0);
+  const cold = await makeClient(store, 0);
   gets = store.gets;
   let coldOps = 0;
   const coldResult = await measureSequential(async () => {

@@ -2,7 +2,7 @@
 // inside workerd, whose WebCrypto and V8 settings are what the deployed Worker gets.
 // POST {"n":N,"plan":{rounds,roundMs,warmupMs}} → {warm, cold, fillMs}. Bindings: AUTHORITY, CLIENT_ID,
 // CLIENT_SECRET, TOKEN_CACHE_KEY.
-import { ConfidentialClientApplication, ThrottlingCache, TokenCache, parseClientSettings } from '../../lib/mod.ts';
+import { ConfidentialClientApplication, TokenCache, parseClientSettings } from './lib-entry.ts';
 import { MapStore, SCOPE, fillStore, measureSequential } from './measure.mjs';
 
 export default {
@@ -10,17 +10,11 @@ export default {
     try {
       const { n, plan } = await request.json();
       const { client, sealingKey } = await parseClientSettings(env);
-      const makeClient = (store, options) =>
-        new ConfidentialClientApplication(client, {
-          cache: new TokenCache(store, sealingKey, options),
-          throttling: new ThrottlingCache(),
-          fetch: (input, init) => fetch(input, init),
-          now: () => Date.now(),
-        });
+      const makeClient = (cacheStore, options) => ConfidentialClientApplication.fromSettings(env, { cacheStore, ...options });
       const store = new MapStore();
       const fillMs = await fillStore(TokenCache, store, sealingKey, client, n);
       const request_ = { scopes: [SCOPE] };
-      const warm = makeClient(store, {});
+      const warm = await makeClient(store, {});
       const first = await warm.acquireTokenForClient(request_);
       if (first.tokenSource !== 'identity_provider') throw new Error(`first call came from ${first.tokenSource}`);
       let bad = 0;
@@ -29,7 +23,7 @@ export default {
         if ((await warm.acquireTokenForClient(request_)).tokenSource !== 'cache') bad++;
       }, plan);
       if (store.gets !== gets) throw new Error('warm path read the store');
-      const cold = makeClient(store, { memoryEntries: 0 });
+      const cold = await makeClient(store, { memoryEntries: 0 });
       gets = store.gets;
       let coldCalls = 0;
       const coldResult = await measureSequential(async () => {

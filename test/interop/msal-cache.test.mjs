@@ -15,13 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { ConfidentialClientApplication as MsalNodeClient, LogLevel, CryptoProvider } from '@azure/msal-node';
-import {
-  ConfidentialClientApplication,
-  MemoryAccountStore,
-  ThrottlingCache,
-  TokenCache,
-  parseClientSettings,
-} from '../../lib/mod.ts';
+import { ConfidentialClientApplication, MemoryAccountStore } from '../../lib/mod.ts';
 import { loginHeadless } from '../idp/headless-login.mjs';
 import { CLIENT_SECRETS } from '../idp/config.mjs';
 import { TENANTS, USERS, startIdp } from '../idp/server.mjs';
@@ -54,18 +48,10 @@ let host;
 
 /** Our ConfidentialClientApplication with fresh in-memory stores. */
 async function ourClient(authority = idp.authority(), fetchImpl = (input, init) => fetch(input, init)) {
-  const { client, sealingKey } = await parseClientSettings({
-    AUTHORITY: authority,
-    CLIENT_ID,
-    CLIENT_SECRET,
-    TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
-  });
-  const app = new ConfidentialClientApplication(client, {
-    cache: new TokenCache(new MapStore(), sealingKey),
-    throttling: new ThrottlingCache(),
-    fetch: fetchImpl,
-    now: () => Date.now(),
-  });
+  const app = await ConfidentialClientApplication.fromSettings(
+    { AUTHORITY: authority, CLIENT_ID, CLIENT_SECRET, TOKEN_CACHE_KEY: randomBytes(32).toString('base64url') },
+    { cacheStore: new MapStore(), fetch: fetchImpl },
+  );
   return { app, accounts: new MemoryAccountStore() };
 }
 

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes, assertThrows, test } from './spec.ts';
-import { clearDiscoveryCache, discoveryUrl, parseAuthority, resolveAuthority } from '../../lib/oauth/authority.ts';
+import { discoveryUrl, parseAuthority } from '../../lib/oauth/authority.ts';
+import { ProviderMetadataCache } from '../../lib/oauth/provider-metadata.ts';
 import { ClientConfigurationError, NetworkError, ServerError } from '../../lib/errors.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -152,76 +153,68 @@ function fakeFetch(answer: (url: string, call: number) => Response | Promise<Res
   return { fetch, calls };
 }
 
-test('resolveAuthority fetches the discovery document once for concurrent callers', async () => {
-  clearDiscoveryCache();
+test('ProviderMetadataCache.authorizationServer fetches the discovery document once for concurrent callers', async () => {
+  const metadata = new ProviderMetadataCache();
   const { fetch, calls } = fakeFetch(() => json(metadataFor(ENTRA.issuer)));
-  const results = await Promise.all(Array.from({ length: 10 }, () => resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 })));
+  const results = await Promise.all(Array.from({ length: 10 }, () => metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, Date.now())));
   assertEquals(calls, [discoveryUrl(ENTRA)]);
   for (const as of results) assertEquals(as.token_endpoint, `${ENTRA.url}/oauth2/v2.0/token`);
-  clearDiscoveryCache();
 });
 
-test('resolveAuthority reuses discovered metadata for a later caller within a day', async () => {
-  clearDiscoveryCache();
+test('ProviderMetadataCache.authorizationServer reuses discovered metadata for a later caller within a day', async () => {
+  const metadata = new ProviderMetadataCache();
   const { fetch, calls } = fakeFetch(() => json(metadataFor(ENTRA.issuer)));
   const t0 = 1_700_000_000_000;
-  await resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }, t0);
-  await resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }, t0 + 60_000);
+  await metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, t0);
+  await metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, t0 + 60_000);
   assertEquals(calls.length, 1);
-  await resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }, t0 + 25 * 3600_000);
+  await metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, t0 + 25 * 3600_000);
   assertEquals(calls.length, 2, 'fetched again after 24 h');
-  clearDiscoveryCache();
 });
 
-test('resolveAuthority does not cache a failure: the next call fetches again', async () => {
-  clearDiscoveryCache();
+test('ProviderMetadataCache.authorizationServer does not cache a failure: the next call fetches again', async () => {
+  const metadata = new ProviderMetadataCache();
   const { fetch, calls } = fakeFetch((_url, call) => (call === 1 ? json({ error: 'temporarily_unavailable' }, 503) : json(metadataFor(ENTRA.issuer))));
-  await assertRejects(() => resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }), ServerError);
-  const as = await resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 });
+  await assertRejects(() => metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, Date.now()), ServerError);
+  const as = await metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, Date.now());
   assertEquals(as.issuer, ENTRA.issuer);
   assertEquals(calls.length, 2);
-  clearDiscoveryCache();
 });
 
-test('resolveAuthority turns an unreachable provider into NetworkError network_error', async () => {
-  clearDiscoveryCache();
+test('ProviderMetadataCache.authorizationServer turns an unreachable provider into NetworkError network_error', async () => {
+  const metadata = new ProviderMetadataCache();
   const fetch = (() => Promise.reject(new TypeError('connection refused'))) as typeof globalThis.fetch;
-  await assertRejects(() => resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }), NetworkError, 'network_error');
-  clearDiscoveryCache();
+  await assertRejects(() => metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, Date.now()), NetworkError, 'network_error');
 });
 
-test('resolveAuthority rejects a discovery document announcing another issuer', async () => {
-  clearDiscoveryCache();
+test('ProviderMetadataCache.authorizationServer rejects a discovery document announcing another issuer', async () => {
+  const metadata = new ProviderMetadataCache();
   const { fetch } = fakeFetch(() => json(metadataFor('https://login.microsoftonline.com/other-tenant/v2.0')));
-  await assertRejects(() => resolveAuthority(ENTRA, { fetch, timeoutMs: 5000 }), NetworkError, 'invalid_provider_response');
-  clearDiscoveryCache();
+  await assertRejects(() => metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, Date.now()), NetworkError, 'invalid_provider_response');
 });
 
-test('resolveAuthority accepts the literal {tenantid} issuer for a multi-tenant authority', async () => {
-  clearDiscoveryCache();
+test('ProviderMetadataCache.authorizationServer accepts the literal {tenantid} issuer for a multi-tenant authority', async () => {
+  const metadata = new ProviderMetadataCache();
   const common = parseAuthority('https://login.microsoftonline.com/common');
   const { fetch, calls } = fakeFetch(() => json(metadataFor('https://login.microsoftonline.com/{tenantid}/v2.0', common.url)));
-  const as = await resolveAuthority(common, { fetch, timeoutMs: 5000 });
+  const as = await metadata.authorizationServer(common, { fetch, timeoutMs: 5000 }, Date.now());
   assertEquals(as.issuer, 'https://login.microsoftonline.com/{tenantid}/v2.0');
   assertEquals(calls, ['https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration']);
-  clearDiscoveryCache();
 });
 
-test('resolveAuthority rejects a multi-tenant document with a concrete issuer', async () => {
-  clearDiscoveryCache();
+test('ProviderMetadataCache.authorizationServer rejects a multi-tenant document with a concrete issuer', async () => {
+  const metadata = new ProviderMetadataCache();
   const common = parseAuthority('https://login.microsoftonline.com/common');
   const { fetch } = fakeFetch(() => json(metadataFor(`https://login.microsoftonline.com/${TENANT}/v2.0`, common.url)));
-  await assertRejects(() => resolveAuthority(common, { fetch, timeoutMs: 5000 }), NetworkError, 'invalid_provider_response');
-  clearDiscoveryCache();
+  await assertRejects(() => metadata.authorizationServer(common, { fetch, timeoutMs: 5000 }, Date.now()), NetworkError, 'invalid_provider_response');
 });
 
-test('resolveAuthority validates an OIDC issuer exactly as announced', async () => {
-  clearDiscoveryCache();
+test('ProviderMetadataCache.authorizationServer validates an OIDC issuer exactly as announced', async () => {
+  const metadata = new ProviderMetadataCache();
   const oidc = parseAuthority('https://idp.example.test/realms/main');
   const { fetch } = fakeFetch(() => json(metadataFor(oidc.issuer, oidc.url)));
-  const as = await resolveAuthority(oidc, { fetch, timeoutMs: 5000 });
+  const as = await metadata.authorizationServer(oidc, { fetch, timeoutMs: 5000 }, Date.now());
   assert(as.token_endpoint?.startsWith(oidc.url));
-  clearDiscoveryCache();
 });
 
 test('parseAuthority takes a one-segment path without a domain-like last label as an OIDC issuer', () => {

@@ -2,9 +2,10 @@ import { assert, assertEquals, assertNotEquals, assertRejects, test } from './sp
 import type { AuthorizationServer } from 'oauth4webapi';
 import { parseAuthority } from '../../lib/oauth/authority.ts';
 import { importCertificateKey, parseThumbprint, type ClientCredential } from '../../lib/oauth/client-auth.ts';
-import { clientCredentialsRequest, processClientCredentialsResponse, type ClientCredentialsRequest } from '../../lib/oauth/client-credentials.ts';
+import { clientCredentialsRequest, processClientCredentialsResponse, type ClientCredentialsGrant } from '../../lib/oauth/client-credentials.ts';
+import type { SendInit, TokenEndpoint } from '../../lib/oauth/token-endpoint.ts';
 import { NetworkError } from '../../lib/errors.ts';
-import { decodeJwt, generatedPem, jsonResponse } from './fakes.ts';
+import { capturingFetch, decodeJwt, generatedPem, jsonResponse } from './fakes.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const AUTHORITY = parseAuthority(`https://login.microsoftonline.com/${TENANT}`);
@@ -15,39 +16,25 @@ const AS: AuthorizationServer = {
 const CLIENT_ID = 'f6d1c1a0-0000-4000-8000-00000000c1d0';
 const THUMBPRINT = '5A3F0D2B9C8E7F6A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F607182';
 
-interface Captured {
-  url: string;
-  method: string;
-  headers: Headers;
-  body: URLSearchParams;
-}
-
-function capturingFetch(answer: () => Response = () => jsonResponse({ access_token: 'at', token_type: 'Bearer', expires_in: 3599 })) {
-  const requests: Captured[] = [];
-  const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
-    const request = new Request(input, init);
-    requests.push({ url: request.url, method: request.method, headers: request.headers, body: new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer())) });
-    return answer();
-  }) as typeof globalThis.fetch;
-  return { fetch, requests };
-}
-
-function init() {
-  return { signal: AbortSignal.timeout(5_000), headers: new Headers({ 'client-request-id': 'corr-1' }) };
-}
-
 async function certificateCredential(): Promise<ClientCredential> {
   const { pem } = await generatedPem();
   return { kind: 'certificate', privateKey: await importCertificateKey(pem, 'PS256'), thumbprint: parseThumbprint(THUMBPRINT) };
 }
 
-function request(credential: ClientCredential, fetch: typeof globalThis.fetch, extra: Partial<ClientCredentialsRequest> = {}): ClientCredentialsRequest {
-  return { as: AS, authority: AUTHORITY, clientId: CLIENT_ID, credential, scopes: ['https://graph.microsoft.com/.default'], fetch, ...extra };
+/** The three arguments of one request: endpoint, grant parameters, and what provider-http hands an attempt. */
+function request(
+  credential: ClientCredential,
+  fetch: typeof globalThis.fetch,
+  extra: { as?: AuthorizationServer; claims?: string } = {},
+): [TokenEndpoint, ClientCredentialsGrant, SendInit] {
+  const endpoint: TokenEndpoint = { as: extra.as ?? AS, authority: AUTHORITY, clientId: CLIENT_ID, credential, fetch };
+  const grant: ClientCredentialsGrant = { scopes: ['https://graph.microsoft.com/.default'], ...(extra.claims ? { claims: extra.claims } : {}) };
+  return [endpoint, grant, { signal: AbortSignal.timeout(5_000), headers: new Headers({ 'client-request-id': 'corr-1' }) }];
 }
 
 test('clientCredentialsRequest with a certificate posts the client_credentials grant to the token endpoint', async () => {
   const { fetch, requests } = capturingFetch();
-  await clientCredentialsRequest(request(await certificateCredential(), fetch), init());
+  await clientCredentialsRequest(...request(await certificateCredential(), fetch));
   assertEquals(requests.length, 1);
   const sent = requests[0]!;
   assertEquals(sent.url, AS.token_endpoint);
@@ -62,7 +49,7 @@ test('clientCredentialsRequest with a certificate posts the client_credentials g
 
 test('clientCredentialsRequest signs a PS256 assertion with x5t#S256, aud = token endpoint and iss = sub = client id', async () => {
   const { fetch, requests } = capturingFetch();
-  await clientCredentialsRequest(request(await certificateCredential(), fetch), init());
+  await clientCredentialsRequest(...request(await certificateCredential(), fetch));
   const assertion = requests[0]!.body.get('client_assertion')!;
   const { header, payload } = decodeJwt(assertion);
   assertEquals(header.alg, 'PS256');
@@ -76,7 +63,7 @@ test('clientCredentialsRequest signs a PS256 assertion with x5t#S256, aud = toke
 
 test('clientCredentialsRequest signs an assertion that the public key verifies', async () => {
   const { fetch, requests } = capturingFetch();
-  await clientCredentialsRequest(request(await certificateCredential(), fetch), init());
+  await clientCredentialsRequest(...request(await certificateCredential(), fetch));
   const [h, p, s] = requests[0]!.body.get('client_assertion')!.split('.');
   const signature = Uint8Array.from(atob(s!.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
   const { publicKey } = await generatedPem();
@@ -87,8 +74,8 @@ test('clientCredentialsRequest signs an assertion that the public key verifies',
 test('clientCredentialsRequest puts a new jti in every assertion', async () => {
   const { fetch, requests } = capturingFetch();
   const credential = await certificateCredential();
-  await clientCredentialsRequest(request(credential, fetch), init());
-  await clientCredentialsRequest(request(credential, fetch), init());
+  await clientCredentialsRequest(...request(credential, fetch));
+  await clientCredentialsRequest(...request(credential, fetch));
   const jti = requests.map((r) => decodeJwt(r.body.get('client_assertion')!).payload.jti);
   assertNotEquals(jti[0], jti[1]);
 });
@@ -101,7 +88,7 @@ test('clientCredentialsRequest with a legacy SHA-1 thumbprint sends x5t', async 
     privateKey: await importCertificateKey(pem, 'RS256'),
     thumbprint: parseThumbprint('0123456789ABCDEF0123456789ABCDEF01234567'),
   };
-  await clientCredentialsRequest(request(credential, fetch), init());
+  await clientCredentialsRequest(...request(credential, fetch));
   const { header } = decodeJwt(requests[0]!.body.get('client_assertion')!);
   assertEquals(header.alg, 'RS256');
   assert(typeof header.x5t === 'string');
@@ -110,7 +97,7 @@ test('clientCredentialsRequest with a legacy SHA-1 thumbprint sends x5t', async 
 
 test('clientCredentialsRequest with a basic secret sends an Authorization: Basic header', async () => {
   const { fetch, requests } = capturingFetch();
-  await clientCredentialsRequest(request({ kind: 'secret', secret: 'shh-secret', method: 'basic' }, fetch), init());
+  await clientCredentialsRequest(...request({ kind: 'secret', secret: 'shh-secret', method: 'basic' }, fetch));
   const authorization = requests[0]!.headers.get('authorization')!;
   assert(authorization.startsWith('Basic '), authorization);
   // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
@@ -122,7 +109,7 @@ test('clientCredentialsRequest with a basic secret sends an Authorization: Basic
 
 test('clientCredentialsRequest with a post secret sends client_secret in the body', async () => {
   const { fetch, requests } = capturingFetch();
-  await clientCredentialsRequest(request({ kind: 'secret', secret: 'shh-secret', method: 'post' }, fetch), init());
+  await clientCredentialsRequest(...request({ kind: 'secret', secret: 'shh-secret', method: 'post' }, fetch));
   assertEquals(requests[0]!.body.get('client_secret'), 'shh-secret');
   assertEquals(requests[0]!.headers.get('authorization'), null);
 });
@@ -130,14 +117,14 @@ test('clientCredentialsRequest with a post secret sends client_secret in the bod
 test('clientCredentialsRequest sends a claims challenge as the claims parameter', async () => {
   const { fetch, requests } = capturingFetch();
   const claims = '{"access_token":{"xms_cc":{"values":["cp1"]}}}';
-  await clientCredentialsRequest(request({ kind: 'secret', secret: 's', method: 'post' }, fetch, { claims }), init());
+  await clientCredentialsRequest(...request({ kind: 'secret', secret: 's', method: 'post' }, fetch, { claims }));
   assertEquals(requests[0]!.body.get('claims'), claims);
 });
 
 test('clientCredentialsRequest refuses an http token endpoint for a non-loopback authority', async () => {
   const { fetch, requests } = capturingFetch();
   const as = { ...AS, token_endpoint: 'http://login.microsoftonline.com/token' };
-  await assertRejects(() => clientCredentialsRequest(request({ kind: 'secret', secret: 's', method: 'post' }, fetch, { as }), init()), Error);
+  await assertRejects(() => clientCredentialsRequest(...request({ kind: 'secret', secret: 's', method: 'post' }, fetch, { as })), Error);
   assertEquals(requests.length, 0);
 });
 

@@ -1,9 +1,7 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes, test } from './spec.ts';
-import { ConfidentialClientApplication, type AuthenticationResult } from '../../lib/confidential-client.ts';
-import { TokenCache } from '../../lib/cache/token-cache.ts';
-import { deriveSealingKey } from '../../lib/cache/seal.ts';
-import { clearDiscoveryCache, parseAuthority, type Authority } from '../../lib/oauth/authority.ts';
-import { ThrottlingCache } from '../../lib/oauth/provider-http.ts';
+import { ConfidentialClientApplication } from '../../lib/confidential-client.ts';
+import type { AuthenticationResult } from '../../lib/flows/context.ts';
+import { parseAuthority, type Authority } from '../../lib/oauth/authority.ts';
 import { CallerError, ClientConfigurationError, ServerError } from '../../lib/errors.ts';
 import { jsonResponse, MemoryCacheStore, SEALING_SECRET } from './fakes.ts';
 
@@ -42,17 +40,16 @@ function fakeProvider(authority: Authority, answer: (n: number) => TokenAnswer =
 }
 
 async function setup(options: { authority?: string; answer?: (n: number) => TokenAnswer; store?: MemoryCacheStore } = {}) {
-  clearDiscoveryCache();
-  const authority = parseAuthority(options.authority ?? `https://login.microsoftonline.com/${TENANT}`);
+  const authorityUrl = options.authority ?? `https://login.microsoftonline.com/${TENANT}`;
+  const authority = parseAuthority(authorityUrl);
   const provider = fakeProvider(authority, options.answer);
   const clock = { now: 1_700_000_000_000 };
   const store = options.store ?? new MemoryCacheStore();
-  const cache = new TokenCache(store, await deriveSealingKey(SEALING_SECRET));
-  const app = new ConfidentialClientApplication(
-    { authority, clientId: CLIENT_ID, credential: { kind: 'secret', secret: 'client-secret', method: 'basic' }, timeoutMs: 5_000, retryDelayMs: 0 },
-    { cache, throttling: new ThrottlingCache(), fetch: provider.fetch, now: () => clock.now },
+  const app = await ConfidentialClientApplication.fromSettings(
+    { AUTHORITY: authorityUrl, CLIENT_ID, CLIENT_SECRET: 'client-secret', TOKEN_CACHE_KEY: SEALING_SECRET, PROVIDER_TIMEOUT_MS: '5000', PROVIDER_RETRY_DELAY_MS: '0' },
+    { cacheStore: store, fetch: provider.fetch, now: () => clock.now },
   );
-  return { app, provider, clock, store, cache, authority };
+  return { app, provider, clock, store, authority };
 }
 
 test('acquireTokenForClient fetches a token from the provider on a cold cache', async () => {
@@ -67,7 +64,6 @@ test('acquireTokenForClient fetches a token from the provider on a cold cache', 
   assertEquals(result.correlationId, 'corr-1');
   assertEquals(provider.counts, { discovery: 1, token: 1 });
   assertEquals(provider.tokenBodies[0]!.get('scope'), GRAPH);
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient serves a cache hit without a token request', async () => {
@@ -78,7 +74,6 @@ test('acquireTokenForClient serves a cache hit without a token request', async (
   assertEquals(result.tokenSource, 'cache');
   assertEquals(result.accessToken, 'at-1');
   assertEquals(provider.counts.token, 1);
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient finds the token under the normalised scopes', async () => {
@@ -87,7 +82,6 @@ test('acquireTokenForClient finds the token under the normalised scopes', async 
   const result = await app.acquireTokenForClient({ scopes: ['api://a/read', 'api://b/.default'] });
   assertEquals(result.tokenSource, 'cache');
   assertEquals(provider.counts.token, 1);
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient makes one token request for 20 concurrent cold calls', async () => {
@@ -96,7 +90,6 @@ test('acquireTokenForClient makes one token request for 20 concurrent cold calls
   assertEquals(provider.counts.token, 1);
   assertEquals(provider.counts.discovery, 1);
   assert(results.every((r) => r.accessToken === 'at-1'));
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient with forceRefresh makes a new token request and caches its answer', async () => {
@@ -107,7 +100,6 @@ test('acquireTokenForClient with forceRefresh makes a new token request and cach
   assertEquals(forced.tokenSource, 'identity_provider');
   assertEquals(provider.counts.token, 2);
   assertEquals((await app.acquireTokenForClient({ scopes: [GRAPH] })).accessToken, 'at-2');
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient with claims bypasses the cache and sends the claims', async () => {
@@ -118,7 +110,6 @@ test('acquireTokenForClient with claims bypasses the cache and sends the claims'
   assertEquals(result.tokenSource, 'identity_provider');
   assertEquals(provider.counts.token, 2);
   assertEquals(provider.tokenBodies[1]!.get('claims'), claims);
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient rejects a multi-tenant authority with ClientConfigurationError', async () => {
@@ -128,7 +119,6 @@ test('acquireTokenForClient rejects a multi-tenant authority with ClientConfigur
     assertEquals(error.setting, 'AUTHORITY');
     assertEquals(provider.counts, { discovery: 0, token: 0 });
   }
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient rejects bad scopes with CallerError before any request', async () => {
@@ -136,7 +126,6 @@ test('acquireTokenForClient rejects bad scopes with CallerError before any reque
   await assertRejects(() => app.acquireTokenForClient({ scopes: [] }), CallerError, 'invalid_request');
   await assertRejects(() => app.acquireTokenForClient({ scopes: [GRAPH, GRAPH] }), CallerError, 'invalid_request');
   assertEquals(provider.counts, { discovery: 0, token: 0 });
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient serves the cached token after refresh_on and renews it once in the background', async () => {
@@ -154,7 +143,6 @@ test('acquireTokenForClient serves the cached token after refresh_on and renews 
   const renewed = await app.acquireTokenForClient({ scopes: [GRAPH] });
   assertEquals(renewed.accessToken, 'at-2');
   assertEquals(renewed.tokenSource, 'cache');
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient does not surface a failed background renewal', async () => {
@@ -166,7 +154,6 @@ test('acquireTokenForClient does not surface a failed background renewal', async
   assertEquals(result.accessToken, 'at-1');
   assertEquals(await background[0], undefined);
   assertEquals(provider.counts.token, 2);
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient goes to the provider once the cached token is within 5 minutes of expiry', async () => {
@@ -176,14 +163,12 @@ test('acquireTokenForClient goes to the provider once the cached token is within
   const result = await app.acquireTokenForClient({ scopes: [GRAPH] });
   assertEquals(result.tokenSource, 'identity_provider');
   assertEquals(provider.counts.token, 2);
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient surfaces a provider error as ServerError', async () => {
   const { app } = await setup({ answer: () => ({ status: 401, body: { error: 'invalid_client', error_description: 'AADSTS7000215', error_codes: [7000215] } }) });
   const error = await assertRejects(() => app.acquireTokenForClient({ scopes: [GRAPH] }), ServerError, 'invalid_client');
   assertEquals(error.errorCodes, [7000215]);
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient returns the issued token even when the cache write fails', async () => {
@@ -195,7 +180,6 @@ test('acquireTokenForClient returns the issued token even when the cache write f
   const { app } = await setup({ store: new FailingStore() });
   const result: AuthenticationResult = await app.acquireTokenForClient({ scopes: [GRAPH] });
   assertEquals(result.accessToken, 'at-1');
-  clearDiscoveryCache();
 });
 
 test('acquireTokenForClient sends a fresh correlation id when none is given', async () => {
@@ -203,5 +187,4 @@ test('acquireTokenForClient sends a fresh correlation id when none is given', as
   const result = await app.acquireTokenForClient({ scopes: [GRAPH] });
   assertStringIncludes(result.correlationId, '-');
   assert(/^[0-9a-f-]{36}$/.test(result.correlationId), result.correlationId);
-  clearDiscoveryCache();
 });

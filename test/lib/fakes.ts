@@ -71,3 +71,21 @@ export function decodeJwt(jwt: string): { header: Record<string, unknown>; paylo
   };
   return { header: decode(h!), payload: decode(p!) };
 }
+
+export interface CapturedRequest {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: URLSearchParams;
+}
+
+/** A fetch that records every request (with its form body) and answers with `answer`. */
+export function capturingFetch(answer: () => Response = () => jsonResponse({ access_token: 'at', token_type: 'Bearer', expires_in: 3599 })) {
+  const requests: CapturedRequest[] = [];
+  const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    requests.push({ url: request.url, method: request.method, headers: request.headers, body: new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer())) });
+    return answer();
+  }) as typeof globalThis.fetch;
+  return { fetch, requests };
+}

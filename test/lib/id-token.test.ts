@@ -3,6 +3,7 @@ import * as jose from 'jose';
 import { assert, assertEquals, assertRejects, test } from './spec.ts';
 import { validateIdToken } from '../../lib/oauth/id-token.ts';
 import { parseAuthority } from '../../lib/oauth/authority.ts';
+import { ProviderMetadataCache } from '../../lib/oauth/provider-metadata.ts';
 import { NetworkError } from '../../lib/errors.ts';
 import { jsonResponse } from './fakes.ts';
 
@@ -35,7 +36,8 @@ async function provider(origin: string) {
 function context(origin: string, tenant: string, fetchImpl: typeof fetch) {
   const authority = parseAuthority(`${origin}/${tenant}`);
   const as = { issuer: authority.issuer, jwks_uri: `${origin}/${tenant}/discovery/v2.0/keys` };
-  return { as, authority, clientId: CLIENT_ID, fetch: fetchImpl, now: Date.now(), timeoutMs: 5000 };
+  const metadata = new ProviderMetadataCache();
+  return { as, authority, clientId: CLIENT_ID, now: Date.now(), keys: (jwksUri: string) => metadata.keySet(jwksUri, { fetch: fetchImpl, timeoutMs: 5000 }) };
 }
 
 test('validateIdToken accepts a token signed by the provider key with the flow nonce', async () => {

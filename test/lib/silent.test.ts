@@ -1,10 +1,7 @@
 /** Silent acquisition, accounts and error classification, with an in-memory provider double. */
 import { assert, assertEquals, assertRejects, test } from './spec.ts';
 import { ConfidentialClientApplication } from '../../lib/confidential-client.ts';
-import { TokenCache } from '../../lib/cache/token-cache.ts';
-import { deriveSealingKey } from '../../lib/cache/seal.ts';
 import { parseAuthority } from '../../lib/oauth/authority.ts';
-import { ThrottlingCache } from '../../lib/oauth/provider-http.ts';
 import { MemoryAccountStore } from '../../lib/storage/memory-account-store.ts';
 import { InteractionRequiredError, ServerError, deserializeAuthError, serializeAuthError } from '../../lib/errors.ts';
 import { classifyServerError } from '../../lib/interaction.ts';
@@ -46,9 +43,9 @@ async function setup(hooks: { beforeAnswer?: () => Promise<void> } = {}) {
   const authority = parseAuthority(`https://login.microsoftonline.com/${TENANT}`);
   const provider = rotatingProvider(authority, hooks);
   const cacheStore = new MemoryCacheStore();
-  const app = new ConfidentialClientApplication(
-    { authority, clientId: CLIENT_ID, credential: { kind: 'secret', secret: 's', method: 'post' }, timeoutMs: 5000, retryDelayMs: 0 },
-    { cache: new TokenCache(cacheStore, await deriveSealingKey(SEALING_SECRET)), throttling: new ThrottlingCache(), fetch: provider.fetch, now: () => Date.now() },
+  const app = await ConfidentialClientApplication.fromSettings(
+    { AUTHORITY: authority.url, CLIENT_ID, CLIENT_SECRET: 's', CLIENT_SECRET_METHOD: 'post', TOKEN_CACHE_KEY: SEALING_SECRET, PROVIDER_TIMEOUT_MS: '5000', PROVIDER_RETRY_DELAY_MS: '0' },
+    { cacheStore, fetch: provider.fetch },
   );
   const accounts = new MemoryAccountStore<AccountRecord>();
   const record: AccountRecord = {

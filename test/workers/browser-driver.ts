@@ -3,20 +3,37 @@
  * identity provider, manual redirects, and the provider's login and consent forms filled in. The real
  * browser test (Chromium) is test/e2e; this one lets each security rule be its own fast test.
  */
-import { call, idp, settings } from './harness.ts';
+import { evictAllDurableObjects } from 'cloudflare:test';
+import { call, env, idp, provider, settings } from './harness.ts';
 import type { Env } from '../../functions/workers/index.ts';
 
 export const WORKER_ORIGIN = 'https://worker.test';
 
+/**
+ * The Worker's settings for a sign-in test: the sign-in bindings of vitest.config.ts unchanged, since the
+ * account's Durable Object reads those (its own env) whatever the test hands the Worker. Overrides
+ * change the Worker's side only (e.g. the multi-tenant authority its sign-in uses).
+ */
 export async function signInSettings(overrides: Record<string, string | undefined> = {}): Promise<Env> {
   return settings({
-    REDIRECT_URI: `${WORKER_ORIGIN}/auth/callback`,
-    SPA_SCOPES: 'api://downstream/read',
-    SESSION_KEY: crypto.randomUUID() + crypto.randomUUID(),
-    ALLOWED_ORIGINS: WORKER_ORIGIN,
-    POST_LOGOUT_REDIRECT_URI: `${WORKER_ORIGIN}/`,
+    AUTHORITY: env.AUTHORITY,
+    CLIENT_ID: env.CLIENT_ID,
+    CLIENT_SECRET: env.CLIENT_SECRET,
+    TOKEN_CACHE_KEY: env.TOKEN_CACHE_KEY,
+    PROVIDER_RETRY_DELAY_MS: env.PROVIDER_RETRY_DELAY_MS,
     ...overrides,
   });
+}
+
+/**
+ * Before each sign-in test. The sign-in keys are fixed bindings shared by every test, so a fresh start
+ * is made explicit: the provider's counters, faults and token lifetimes reset, and the account objects
+ * evicted, so that no client of an earlier test (its memory layer of Alice's tokens, its throttling
+ * state) serves this one. Their storage stays: a sign-in replaces the account.
+ */
+export async function freshSignInState(): Promise<void> {
+  await provider.reset();
+  await evictAllDurableObjects();
 }
 
 export class CookieJar {

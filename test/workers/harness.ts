@@ -6,7 +6,10 @@ import { env, createExecutionContext, waitOnExecutionContext } from 'cloudflare:
 import { inject } from 'vitest';
 import worker from '../../functions/workers/index.ts';
 import type { Env } from '../../functions/workers/index.ts';
-import { accessTokenKey, base64url, sha256, storageKeyFor, utf8 } from '../../lib/mod.ts';
+import { accessTokenKey } from '../../lib/cache/entities.ts';
+import { storageKeyFor } from '../../lib/cache/token-cache.ts';
+import { base64url } from '../../lib/encoding.ts';
+import { sha256, utf8 } from '../../lib/mod.ts';
 
 export const idp = inject('idp');
 

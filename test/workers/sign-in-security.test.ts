@@ -1,9 +1,9 @@
 /** The sign-in's security rules (RFC 9700, OIDC Core), each its own test, in workerd against the provider. */
 import { beforeEach, describe, expect, test } from 'vitest';
 import { idp, provider, sleep } from './harness.ts';
-import { Browser, WORKER_ORIGIN, signInSettings } from './browser-driver.ts';
+import { Browser, WORKER_ORIGIN, freshSignInState, signInSettings } from './browser-driver.ts';
 
-beforeEach(() => provider.reset());
+beforeEach(freshSignInState);
 
 async function craftIdToken(kind: string): Promise<void> {
   const response = await fetch(`${idp.origin}/_control/id-token`, { method: 'POST', body: JSON.stringify({ kind }), headers: { 'content-type': 'application/json' } });

@@ -1,9 +1,9 @@
 /** Browser sign-in with the authorization code flow + PKCE, end to end in workerd against the provider. */
 import { beforeEach, describe, expect, test } from 'vitest';
 import { idp, provider } from './harness.ts';
-import { Browser, WORKER_ORIGIN, alice, signInSettings } from './browser-driver.ts';
+import { Browser, WORKER_ORIGIN, alice, freshSignInState, signInSettings } from './browser-driver.ts';
 
-beforeEach(() => provider.reset());
+beforeEach(freshSignInState);
 
 describe('sign-in', () => {
   test('signs the user in, sets a __Host- session cookie and returns to returnTo', async () => {

@@ -1,0 +1,10 @@
+/** A started sign-in: the auth code flow and where to send the browser afterwards, kept single-use until the callback. */
+import type { AuthCodeFlow } from '../lib/mod.ts';
+
+export interface PendingSignIn {
+  flow: AuthCodeFlow;
+  returnTo: string;
+}
+
+/** Flows expire after 10 minutes (the flow store's TTL and the transaction cookie's Max-Age). */
+export const FLOW_TTL_SECONDS = 600;
