@@ -5,10 +5,10 @@
  */
 import type { AccountInfo, AccountRecord } from './account.ts';
 import { TokenCache } from './cache/token-cache.ts';
-import { deserializeCache, serializeCache, type CacheScope } from './cache/serialize.ts';
 import { KeyedMutex, SingleFlight } from './concurrency.ts';
 import { parseClientSettings, type ConfidentialClientConfig, type Settings } from './config.ts';
 import { getAccounts, removeAccount } from './flows/accounts.ts';
+import { deserializeCache, serializeCache } from './flows/cache-serialization.ts';
 import { acquireTokenByAuthCodeFlow, initiateAuthCodeFlow, type AuthCodeFlowRequest, type AuthCodeResult } from './flows/auth-code.ts';
 import { acquireTokenForClient, type ClientCredentialRequest } from './flows/client-credentials.ts';
 import { authorizationServer, idTokenContext, type AuthenticationResult, type CallOptions, type ClientContext, type ClientDependencies } from './flows/context.ts';
@@ -100,15 +100,11 @@ export class ConfidentialClientApplication {
 
   /** One account's cache in MSAL's unified JSON format. */
   serializeCache(store: AccountStore<AccountRecord>, homeAccountId: string): Promise<string> {
-    return serializeCache(this.cacheScope, store, homeAccountId);
+    return serializeCache(this.ctx, store, homeAccountId);
   }
 
   /** Imports the accounts of an MSAL JSON cache that belong to this client (trusted input). */
   deserializeCache(store: AccountStore<AccountRecord>, json: string): Promise<AccountInfo[]> {
-    return deserializeCache(this.cacheScope, store, json);
-  }
-
-  private get cacheScope(): CacheScope {
-    return { cache: this.ctx.deps.cache, clientId: this.config.clientId, environment: this.config.authority.environment, now: this.ctx.deps.now };
+    return deserializeCache(this.ctx, store, json);
   }
 }

@@ -9,7 +9,7 @@ import { accountInfo, type AccountInfo, type AccountRecord } from '../account.ts
 import { CallerError } from '../errors.ts';
 import { scopesToTarget, withoutOidcScopes } from '../scopes.ts';
 import type { AccountStore } from '../storage/ports.ts';
-import type { TokenCache } from './token-cache.ts';
+import type { ClientContext } from './context.ts';
 import {
   msalKeys,
   type AccessTokenEntity,
@@ -17,8 +17,8 @@ import {
   type AppMetadataEntity,
   type IdTokenEntity,
   type RefreshTokenEntity,
-} from './entities.ts';
-import { isUsable } from './freshness.ts';
+} from '../cache/entities.ts';
+import { isUsable } from '../cache/freshness.ts';
 
 export interface MsalCache {
   Account: Record<string, AccountEntity>;
@@ -28,19 +28,11 @@ export interface MsalCache {
   AppMetadata: Record<string, AppMetadataEntity>;
 }
 
-/** Whose entries these are: this client at this authority host, with its token cache and clock. */
-export interface CacheScope {
-  cache: TokenCache;
-  clientId: string;
-  environment: string;
-  now: () => number;
-}
-
 function emptyCache(): MsalCache {
   return { Account: {}, IdToken: {}, AccessToken: {}, RefreshToken: {}, AppMetadata: {} };
 }
 
-export async function serializeCache(scope: CacheScope, store: AccountStore<AccountRecord>, homeAccountId: string): Promise<string> {
+export async function serializeCache(ctx: ClientContext, store: AccountStore<AccountRecord>, homeAccountId: string): Promise<string> {
   const cache = emptyCache();
   const record = await store.get(homeAccountId);
   if (record) {
@@ -49,9 +41,9 @@ export async function serializeCache(scope: CacheScope, store: AccountStore<Acco
     if (record.refreshToken) cache.RefreshToken[msalKeys.refreshToken(record.refreshToken)] = record.refreshToken;
     if (record.appMetadata) cache.AppMetadata[msalKeys.appMetadata(record.appMetadata)] = record.appMetadata;
     for (const target of record.accessTokenTargets) {
-      const entity = await scope.cache.getAccessToken(
-        { homeAccountId, environment: record.account.environment, clientId: scope.clientId, realm: record.account.realm, target },
-        scope.now(),
+      const entity = await ctx.deps.cache.getAccessToken(
+        { homeAccountId, environment: record.account.environment, clientId: ctx.config.clientId, realm: record.account.realm, target },
+        ctx.deps.now(),
       );
       if (entity) cache.AccessToken[msalKeys.accessToken(entity)] = entity;
     }
@@ -64,9 +56,10 @@ export async function serializeCache(scope: CacheScope, store: AccountStore<Acco
  * @returns the imported accounts.
  * @throws CallerError `invalid_request` for input that is not an MSAL cache.
  */
-export async function deserializeCache(scope: CacheScope, store: AccountStore<AccountRecord>, json: string): Promise<AccountInfo[]> {
+export async function deserializeCache(ctx: ClientContext, store: AccountStore<AccountRecord>, json: string): Promise<AccountInfo[]> {
   const input = parseCache(json);
-  const { clientId, environment } = scope;
+  const { clientId } = ctx.config;
+  const { environment } = ctx.config.authority;
   const isOurs = environmentMatcher(environment);
   const sameAccount = (e: { home_account_id?: unknown; environment?: unknown }, account: AccountEntity) =>
     e.home_account_id === account.home_account_id && isOurs(e.environment);
@@ -97,8 +90,8 @@ export async function deserializeCache(scope: CacheScope, store: AccountStore<Ac
       const target = scopesToTarget(withoutOidcScopes(at.target.split(' ')));
       const entity: AccessTokenEntity = { ...at, environment: environment, target, credential_type: 'AccessToken', token_type: at.token_type ?? 'Bearer' };
       entity.extended_expires_on ??= entity.expires_on;
-      if (!isUsable(entity, scope.now())) continue;
-      await scope.cache.saveAccessToken(entity, scope.now());
+      if (!isUsable(entity, ctx.deps.now())) continue;
+      await ctx.deps.cache.saveAccessToken(entity, ctx.deps.now());
       record.accessTokenTargets.push(target);
     }
     await store.put(account.home_account_id, record);
