@@ -13,8 +13,8 @@ export interface CacheFirstRequest {
   query: AccessTokenQuery;
   /** forceRefresh or a claims challenge: straight to the provider, as in MSAL. */
   bypassCache: boolean;
-  /** Requests with the same key share one provider request (the query plus anything else sent). */
-  flightKey: string;
+  /** A claims challenge: part of what makes two provider requests the same one. */
+  claims?: string | undefined;
   correlationId: string;
 }
 
@@ -29,16 +29,16 @@ export async function cacheFirst(
     const cached = await cache.getAccessToken(request.query, now());
     if (cached && isUsable(cached, now())) {
       if (shouldRefresh(cached, now())) {
-        const renewal = ctx.flights.run(request.flightKey, acquire).catch(() => undefined);
+        const renewal = ctx.flights.run(flightKey(request), acquire).catch(() => undefined);
         options.waitUntil?.(renewal);
       }
       return toResult(cached, 'cache', request.correlationId);
     }
   }
-  return ctx.flights.run(request.flightKey, acquire);
+  return ctx.flights.run(flightKey(request), acquire);
 }
 
-/** The flight key of a query: the same token, asked for with the same claims. */
-export function flightKey(query: AccessTokenQuery, claims: string | undefined): string {
+/** Concurrent requests for the same token with the same claims share one provider request. */
+function flightKey({ query, claims }: CacheFirstRequest): string {
   return [query.homeAccountId, query.realm, query.target, claims ?? ''].join('\n');
 }

@@ -11,7 +11,7 @@ import { noTokensFound } from '../interaction.ts';
 import { processRefreshTokenResponse, refreshTokenRequest } from '../oauth/refresh.ts';
 import { resourceScopes, scopesToTarget } from '../scopes.ts';
 import type { AccountStore } from '../storage/ports.ts';
-import { cacheFirst, flightKey } from './cache-first.ts';
+import { cacheFirst } from './cache-first.ts';
 import { toResult, type AuthenticationResult, type CallOptions, type ClientContext } from './context.ts';
 import { redeem } from './redeem.ts';
 
@@ -54,7 +54,7 @@ export async function acquireTokenSilent(
       }
       return redeemRefreshToken(ctx, store, query, claims, correlationId);
     });
-  return cacheFirst(ctx, { query, bypassCache, flightKey: flightKey(query, claims), correlationId }, acquire, options);
+  return cacheFirst(ctx, { query, bypassCache, claims, correlationId }, acquire, options);
 }
 
 async function redeemRefreshToken(

@@ -8,7 +8,7 @@ import { TokenCache } from '../../lib/cache/token-cache.ts';
 import { KeyedMutex, SingleFlight } from '../../lib/concurrency.ts';
 import { parseClientSettings } from '../../lib/config.ts';
 import { InteractionRequiredError, ServerError } from '../../lib/errors.ts';
-import { cacheFirst, flightKey } from '../../lib/flows/cache-first.ts';
+import { cacheFirst } from '../../lib/flows/cache-first.ts';
 import { toResult, type AuthenticationResult, type ClientContext } from '../../lib/flows/context.ts';
 import { redeem, type GrantType, type TokenStep } from '../../lib/flows/redeem.ts';
 import { ThrottlingCache } from '../../lib/oauth/provider-http.ts';
@@ -115,7 +115,7 @@ async function cached(ctx: ClientContext, response: { expires_in: number; refres
   await ctx.deps.cache.saveAccessToken(accessTokenEntity(QUERY, { access_token: 'cached', token_type: 'Bearer', ...response }, ctx.deps.now()), ctx.deps.now());
 }
 
-const request = { query: QUERY, bypassCache: false, flightKey: flightKey(QUERY, undefined), correlationId: 'c' };
+const request = { query: QUERY, bypassCache: false, correlationId: 'c' };
 
 test('cacheFirst serves a usable cached token without acquiring', async () => {
   const { ctx } = await context();
@@ -180,6 +180,6 @@ test('cacheFirst shares one acquisition between concurrent misses for the same f
   const results = await Promise.all(Array.from({ length: 10 }, () => cacheFirst(ctx, request, acquire, {})));
   assertEquals(calls(), 1);
   assert(results.every((r) => r.accessToken === 'fresh'));
-  await Promise.all([cacheFirst(ctx, { ...request, flightKey: flightKey(QUERY, '{"x":1}') }, acquire, {}), cacheFirst(ctx, request, acquire, {})]);
+  await Promise.all([cacheFirst(ctx, { ...request, bypassCache: true, claims: '{"x":1}' }, acquire, {}), cacheFirst(ctx, request, acquire, {})]);
   assertEquals(calls(), 3, 'a claims challenge is another flight');
 });
