@@ -5,6 +5,7 @@
 import type { FlowStore } from '../lib/mod.ts';
 import type { Deps } from './deps.ts';
 import type { PendingSignIn } from './pending-sign-in.ts';
+import type { RateLimits } from './rate-limits.ts';
 import type { AccountSessions } from './sessions.ts';
 
 /** Keeps background work (a cache renewal) alive after the response: Workers' ctx.waitUntil. */
@@ -25,5 +26,7 @@ export interface AppEnv {
     deps: Deps;
     /** Set for /auth/* only, where the runtime serves sign-in. */
     signIn: SignInStores;
+    /** The runtime's abuse limits; empty where it has none. */
+    rateLimits: RateLimits;
   };
 }

@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { AuthError, CallerError } from '../lib/mod.ts';
 import type { AppEnv, SignInStores, WaitUntil } from './app-env.ts';
 import type { Deps } from './deps.ts';
+import type { RateLimits } from './rate-limits.ts';
 import { errorResponse, unexpectedErrorResponse } from './errors.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -20,6 +21,8 @@ export interface AppOptions {
   waitUntil: (c: Context<AppEnv>) => WaitUntil | undefined;
   /** Flow and account stores for the browser sign-in routes; absent where those are not served. */
   signInStores?: (c: Context<AppEnv>) => SignInStores;
+  /** Abuse limits (Workers: rate limiting bindings); absent where the runtime has none. */
+  rateLimits?: (c: Context<AppEnv>) => RateLimits;
 }
 
 /** Token requests are a few scopes; 16 KiB leaves room for a claims challenge and nothing more. */
@@ -31,6 +34,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use('*', async (c, next) => {
     c.set('correlationId', crypto.randomUUID());
     c.set('waitUntil', options.waitUntil(c));
+    c.set('rateLimits', options.rateLimits?.(c) ?? {});
     await next();
   });
 

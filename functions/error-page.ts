@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { AuthError, ServerError } from '../lib/mod.ts';
 import type { AppEnv } from './app-env.ts';
-import { statusFor } from './errors.ts';
+import { retryAfterOf, statusFor } from './errors.ts';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -19,9 +19,11 @@ export function errorPage(c: Context<AppEnv>, error: AuthError): Response {
   const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head>
 <body><h1>Sign-in failed</h1><p><strong>${escapeHtml(error.errorCode)}</strong>: ${escapeHtml(error.errorMessage)}${escapeHtml(details)}</p>
 <p>Correlation id: <code>${escapeHtml(error.correlationId ?? c.var.correlationId)}</code></p><p><a href="/">Back to the start page</a></p></body></html>`;
+  const retryAfter = retryAfterOf(error);
   return c.body(body, statusFor(error, 'navigation'), {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
     'content-security-policy': "default-src 'none'",
+    ...(retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {}),
   });
 }

@@ -3,6 +3,7 @@
  * `correlation_id`, plus `error_codes`/`suberror`/`claims` when the provider sent them).
  */
 import { AuthError, CallerError, InteractionRequiredError, NetworkError, ServerError, type CallerErrorCode } from '../lib/mod.ts';
+import { RATE_LIMIT_PERIOD_SECONDS } from './rate-limits.ts';
 
 type Status = 400 | 401 | 403 | 404 | 405 | 413 | 429 | 500 | 502 | 503 | 504;
 
@@ -16,6 +17,7 @@ const CALLER_STATUS: Record<CallerErrorCode, Status> = {
   state_mismatch: 400,
   no_session: 401,
   forbidden: 403,
+  rate_limited: 429,
 };
 
 /** Provider errors that the caller caused by what it asked for; all others are our upstream's problem. */
@@ -43,6 +45,13 @@ export function statusFor(error: AuthError, audience: Audience = 'api'): Status 
   return 500;
 }
 
+/** Seconds the client should wait before asking again: the provider's Retry-After, or our own rate limit's window. */
+export function retryAfterOf(error: AuthError): number | undefined {
+  if (error instanceof ServerError) return error.retryAfter;
+  if (error instanceof CallerError && error.errorCode === 'rate_limited') return RATE_LIMIT_PERIOD_SECONDS;
+  return undefined;
+}
+
 export function errorResponse(error: AuthError, correlationId: string): Response {
   const body: Record<string, unknown> = {
     error: error.errorCode,
@@ -60,8 +69,9 @@ export function errorResponse(error: AuthError, correlationId: string): Response
     if (error.subError) body.suberror = error.subError;
     if (error.claims) body.claims = error.claims;
     if (error.traceId) body.trace_id = error.traceId;
-    if (error.retryAfter !== undefined) headers.set('retry-after', String(error.retryAfter));
   }
+  const retryAfter = retryAfterOf(error);
+  if (retryAfter !== undefined) headers.set('retry-after', String(retryAfter));
   if (error instanceof CallerError && error.errorCode === 'invalid_client') {
     headers.set('www-authenticate', 'Bearer realm="edge-token-functions", error="invalid_client"');
   }

@@ -48,7 +48,8 @@ export type CallerErrorCode =
   | 'not_found'
   | 'state_mismatch'
   | 'no_session'
-  | 'forbidden';
+  | 'forbidden'
+  | 'rate_limited';
 
 /** The caller of our endpoint made a mistake; nothing was sent to the provider. */
 export class CallerError extends AuthError {

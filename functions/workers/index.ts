@@ -7,6 +7,7 @@ import type { AccountObject } from './account-object.ts';
 import { DurableObjectAccountSessions } from './account-sessions.ts';
 import { DurableObjectFlowStore } from './do-flow-store.ts';
 import type { FlowObject } from './flow-object.ts';
+import { BindingRateLimiter } from './rate-limiter.ts';
 
 export { FlowObject } from './flow-object.ts';
 export { AccountObject } from './account-object.ts';
@@ -15,6 +16,9 @@ export interface Env {
   TOKEN_CACHE: KVNamespace;
   FLOWS: DurableObjectNamespace<FlowObject>;
   ACCOUNTS: DurableObjectNamespace<AccountObject>;
+  /** `[[ratelimits]]` bindings; a deployment without them runs without those limits. */
+  SIGN_IN_RATE_LIMIT?: RateLimit;
+  CACHE_BYPASS_RATE_LIMIT?: RateLimit;
   [setting: string]: unknown;
 }
 
@@ -27,6 +31,13 @@ const app = createApp({
     let store = stores.get(env.TOKEN_CACHE);
     if (!store) stores.set(env.TOKEN_CACHE, (store = new KVCacheStore(env.TOKEN_CACHE)));
     return depsFor(env, store, env.TOKEN_CACHE, (input, init) => fetch(input, init));
+  },
+  rateLimits: (c) => {
+    const env = c.env as Env;
+    return {
+      ...(env.SIGN_IN_RATE_LIMIT ? { signIn: new BindingRateLimiter(env.SIGN_IN_RATE_LIMIT) } : {}),
+      ...(env.CACHE_BYPASS_RATE_LIMIT ? { cacheBypass: new BindingRateLimiter(env.CACHE_BYPASS_RATE_LIMIT) } : {}),
+    };
   },
   signInStores: (c) => {
     const env = c.env as Env;

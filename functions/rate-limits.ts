@@ -1,0 +1,29 @@
+/**
+ * Abuse limits for what anyone (or any one caller) can make us do: start and complete sign-ins (each
+ * creates durable state), and bypass the token cache (each reaches the provider, and for a user rotates
+ * the refresh token). A limiter is a port with one adapter per runtime (Workers: the rate limiting
+ * binding); where a deployment has none, that limit is not enforced.
+ */
+import { CallerError } from '../lib/mod.ts';
+
+/** The window the limits are counted over (Cloudflare's rate limiting binding: 10 or 60 s). */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
+
+export interface RateLimiter {
+  /** Counts one request for `key`; false once the key is over its limit in the current window. */
+  allow(key: string): Promise<boolean>;
+}
+
+export interface RateLimits {
+  /** /auth/login and /auth/callback, per client IP (default 60 a minute). */
+  signIn?: RateLimiter;
+  /** Requests with `claims` or `force_refresh`: per caller on /token/client, per account on /auth/token (default 10 a minute). */
+  cacheBypass?: RateLimiter;
+}
+
+/** @throws CallerError `rate_limited` (429 with Retry-After) once `key` is over the limit. */
+export async function enforceRateLimit(limiter: RateLimiter | undefined, key: string, what: string): Promise<void> {
+  if (limiter && !(await limiter.allow(key))) {
+    throw new CallerError('rate_limited', `Too many ${what}; try again in ${RATE_LIMIT_PERIOD_SECONDS} seconds`);
+  }
+}
