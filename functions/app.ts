@@ -38,6 +38,16 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     await next();
   });
 
+  // Every HTML page and JSON answer is personal (a session, a token, an error about this request):
+  // no browser or intermediary may keep it. Anything else is kept only where its route said so.
+  app.use('*', async (c, next) => {
+    await next();
+    const type = c.res.headers.get('content-type') ?? '';
+    if (/^(?:text\/html|application\/json)\b/i.test(type) || !c.res.headers.has('cache-control')) {
+      c.res.headers.set('cache-control', 'no-store');
+    }
+  });
+
   app.onError((error, c) =>
     error instanceof AuthError ? errorResponse(error, c.var.correlationId) : unexpectedErrorResponse(error, c.var.correlationId),
   );

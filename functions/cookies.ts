@@ -34,6 +34,11 @@ export async function readSealedCookie<T>(web: WebSettings, cookieHeader: string
   }
 }
 
+/** Names of the cookies in `cookieHeader` that start with `prefix`, each once, in the order sent. */
+export function cookieNamesStartingWith(cookieHeader: string | undefined, prefix: string): string[] {
+  return [...parseCookies(cookieHeader).keys()].filter((name) => name.startsWith(prefix));
+}
+
 function serialize(web: WebSettings, name: string, value: string, maxAgeSeconds: number, sameSite: SameSite): string {
   const parts = [`${name}=${value}`, 'Path=/', `Max-Age=${maxAgeSeconds}`, 'HttpOnly', `SameSite=${sameSite}`];
   // SameSite=None is only honoured with Secure; on http localhost it degrades to Lax in practice.

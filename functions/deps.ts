@@ -32,6 +32,7 @@ export const SETTING_NAMES = [
   'SESSION_KEY',
   'ALLOWED_ORIGINS',
   'POST_LOGOUT_REDIRECT_URI',
+  'ALLOWED_TENANTS',
 ] as const;
 
 function pickSettings(source: Settings): Settings {

@@ -18,6 +18,7 @@ const CALLER_STATUS: Record<CallerErrorCode, Status> = {
   no_session: 401,
   forbidden: 403,
   rate_limited: 429,
+  access_denied: 403,
 };
 
 /** Provider errors that the caller caused by what it asked for; all others are our upstream's problem. */

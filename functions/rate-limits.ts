@@ -27,3 +27,18 @@ export async function enforceRateLimit(limiter: RateLimiter | undefined, key: st
     throw new CallerError('rate_limited', `Too many ${what}; try again in ${RATE_LIMIT_PERIOD_SECONDS} seconds`);
   }
 }
+
+/**
+ * The rate-limit key of the client: Cloudflare's `CF-Connecting-IP` ('unknown' without it, one shared
+ * bucket), an IPv6 address by its /64, since a single host usually holds a whole /64 to rotate through.
+ */
+export function clientAddressKey(address: string | undefined): string {
+  if (!address) return 'unknown';
+  if (!address.includes(':') || address.includes('.')) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  const missing = 8 - headGroups.length - tailGroups.length;
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(Math.max(missing, 0)).fill('0'), ...tailGroups];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}

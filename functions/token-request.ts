@@ -13,12 +13,32 @@ export interface TokenRequest {
   forceRefresh: boolean;
 }
 
-/** @throws CallerError `invalid_request` for missing or malformed scopes or a claims value that is not a string. */
+/** A claims challenge names a few claims; anything larger is not one (and would ride along to the provider). */
+export const MAX_CLAIMS_BYTES = 4 * 1024;
+
+/**
+ * @throws CallerError `invalid_request` for missing or malformed scopes, or a claims value that is not a
+ *   JSON object of at most 4 KiB in a string.
+ */
 export function parseTokenRequest(body: BodyParameters): TokenRequest {
   const scopes = normalizeScopes(body.scopes);
   const claims = body.claims;
-  if (claims !== undefined && typeof claims !== 'string') throw new CallerError('invalid_request', 'claims must be a JSON string');
+  if (claims !== undefined) assertClaimsChallenge(claims);
   // JSON callers send a boolean, form callers can only send text.
   const forceRefresh = body.force_refresh === true || body.force_refresh === 'true';
   return { scopes, forceRefresh, ...(claims ? { claims } : {}) };
+}
+
+function assertClaimsChallenge(claims: unknown): asserts claims is string {
+  if (typeof claims !== 'string') throw new CallerError('invalid_request', 'claims must be a JSON string');
+  if (new TextEncoder().encode(claims).byteLength > MAX_CLAIMS_BYTES) {
+    throw new CallerError('invalid_request', `claims must be at most ${MAX_CLAIMS_BYTES} bytes`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(claims);
+  } catch {
+    throw new CallerError('invalid_request', 'claims must be a JSON object');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new CallerError('invalid_request', 'claims must be a JSON object');
 }

@@ -13,7 +13,7 @@ import { acquireTokenByAuthCodeFlow, initiateAuthCodeFlow, type AuthCodeFlowRequ
 import { acquireTokenForClient, type ClientCredentialRequest } from './flows/client-credentials.ts';
 import { authorizationServer, idTokenContext, type AuthenticationResult, type CallOptions, type ClientContext, type ClientDependencies } from './flows/context.ts';
 import { acquireTokenSilent, type SilentRequest } from './flows/silent.ts';
-import { validateAccessToken } from './oauth/access-token.ts';
+import { validateAccessToken, type AccessTokenRequirements } from './oauth/access-token.ts';
 import type { AuthCodeFlow } from './oauth/authorization-code.ts';
 import { endSessionUrl } from './oauth/logout.ts';
 import { ThrottlingCache } from './oauth/provider-http.ts';
@@ -93,9 +93,17 @@ export class ConfidentialClientApplication {
     return endSessionUrl(await authorizationServer(this.ctx), { clientId: this.config.clientId, ...request });
   }
 
-  /** Validates a JWT access token presented to an API protected by this authority. */
-  async validateAccessToken(token: string, audience: string): Promise<Record<string, unknown>> {
-    return validateAccessToken(token, { ...idTokenContext(this.ctx, await authorizationServer(this.ctx)), audience });
+  /**
+   * Validates a JWT access token presented to an API protected by this authority: `{ audience,
+   * requiredScopes?, requiredRoles?, allowAppOnly?, allowedTenants? }` (see AccessTokenRequirements);
+   * `allowedTenants` defaults to the deployment's ALLOWED_TENANTS.
+   * @throws ClientConfigurationError for unusable requirements, CallerError for a refused token.
+   */
+  async validateAccessToken(token: string, required: AccessTokenRequirements): Promise<Record<string, unknown>> {
+    const { clientId: _notTheAudience, ...checks } = idTokenContext(this.ctx, await authorizationServer(this.ctx));
+    const configured = this.config.allowedTenants;
+    const allowedTenants = required.allowedTenants ?? (configured === undefined ? undefined : configured === '*' ? ['*'] : [...configured]);
+    return validateAccessToken(token, checks, { ...required, ...(allowedTenants ? { allowedTenants } : {}) });
   }
 
   /** One account's cache in MSAL's unified JSON format. */

@@ -5,6 +5,7 @@
 import { ClientConfigurationError } from './errors.ts';
 import { deriveSealingKey } from './cache/seal.ts';
 import { parseAuthority, type Authority, type AuthorityType } from './oauth/authority.ts';
+import { parseAllowedTenants, type TenantAllowList } from './tenants.ts';
 import { importCertificateKey, parseThumbprint, type AssertionAlgorithm, type ClientCredential } from './oauth/client-auth.ts';
 
 export type Settings = Record<string, unknown>;
@@ -18,6 +19,8 @@ export interface ConfidentialClientConfig {
   timeoutMs: number;
   /** Back-off before the single retry of an idempotent grant. */
   retryDelayMs: number;
+  /** Tenants whose users may sign in; required with a multi-tenant authority (tenants.ts). */
+  allowedTenants?: TenantAllowList;
 }
 
 export interface ParsedClientSettings {
@@ -63,6 +66,7 @@ export async function parseClientSettings(settings: Settings): Promise<ParsedCli
   const clientId = requireSetting(settings, 'CLIENT_ID');
   const credential = await parseCredential(settings);
   const sealingKey = await deriveSealingKey(requireSetting(settings, 'TOKEN_CACHE_KEY'));
+  const allowedTenants = parseAllowedTenants(optionalSetting(settings, 'ALLOWED_TENANTS'));
   return {
     client: {
       authority,
@@ -70,6 +74,7 @@ export async function parseClientSettings(settings: Settings): Promise<ParsedCli
       credential,
       timeoutMs: integerSetting(settings, 'PROVIDER_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, 100, 60_000),
       retryDelayMs: integerSetting(settings, 'PROVIDER_RETRY_DELAY_MS', DEFAULT_RETRY_DELAY_MS, 0, 10_000),
+      ...(allowedTenants ? { allowedTenants } : {}),
     },
     sealingKey,
   };

@@ -49,7 +49,8 @@ export type CallerErrorCode =
   | 'state_mismatch'
   | 'no_session'
   | 'forbidden'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'access_denied';
 
 /** The caller of our endpoint made a mistake; nothing was sent to the provider. */
 export class CallerError extends AuthError {

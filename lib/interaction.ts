@@ -20,3 +20,23 @@ export function classifyServerError(error: unknown): unknown {
 export function noTokensFound(message: string): InteractionRequiredError {
   return new InteractionRequiredError({ error: 'no_tokens_found', error_description: message }, 400);
 }
+
+/**
+ * A refresh answered with another account's ID token: treated as a revoked grant, so that the caller
+ * ends the sign-in (`endsSignIn`) and the user signs in again.
+ */
+export function accountMismatch(claim: string): InteractionRequiredError {
+  return new InteractionRequiredError(
+    { error: 'invalid_grant', error_description: `The refreshed ID token is not the signed-in account's (${claim} changed); sign in again`, suberror: 'account_mismatch' },
+    400,
+  );
+}
+
+/**
+ * The sign-in is over, not just this request: the provider revoked the grant (`invalid_grant`: the
+ * refresh token is dead) or answered for another account. Sessions end and the refresh token goes;
+ * other interaction-required answers (consent, MFA, Conditional Access) keep the account.
+ */
+export function endsSignIn(error: unknown): boolean {
+  return error instanceof InteractionRequiredError && error.errorCode === 'invalid_grant';
+}

@@ -19,6 +19,7 @@ export { accountInfo, displayClaims, type AccountInfo, type AccountRecord } from
 
 // Errors (MSAL's names), and their plain-data form for boundaries that lose classes (RPC).
 export * from './errors.ts';
+export { endsSignIn } from './interaction.ts';
 
 // Storage ports and adapters.
 export type { CacheStore, FlowStore, AccountStore } from './storage/ports.ts';

@@ -26,5 +26,7 @@ declare global {
 declare module 'vitest' {
   export interface ProvidedContext {
     idp: IdpInfo;
+    /** The fuzz suite's settings from the environment (vitest.config.ts). */
+    fuzz: { FUZZ_SEED: string | undefined; FUZZ_COUNT: string | undefined; FUZZ_VERBOSE: string | undefined };
   }
 }

@@ -107,8 +107,12 @@ demoRoutes.get('/api/demo', async (c) => {
   const web = await c.var.deps.web();
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(c.req.header('authorization') ?? '');
   if (!match) throw new CallerError('invalid_client', 'A bearer access token is required');
-  const audience = resourceOf(web.spaScopes[0] ?? '');
-  const claims = await c.var.deps.client.validateAccessToken(match[1]!, audience);
+  // The API of the first SPA scope, and that scope itself: what the SPA's tokens are for (user tokens only).
+  const scope = web.spaScopes[0] ?? '';
+  const claims = await c.var.deps.client.validateAccessToken(match[1]!, {
+    audience: resourceOf(scope),
+    requiredScopes: [scopeName(scope)],
+  });
   c.header('cache-control', 'no-store');
   return c.json({
     message: `Hello ${String(claims.name ?? claims.preferred_username ?? claims.sub)}, the demo API accepted your token.`,
@@ -118,6 +122,11 @@ demoRoutes.get('/api/demo', async (c) => {
     tid: claims.tid,
   });
 });
+
+/** `api://downstream/read` → `read` (the name Entra puts in `scp`). */
+function scopeName(scope: string): string {
+  return scope.slice(scope.lastIndexOf('/') + 1);
+}
 
 /** `api://downstream/read` → `api://downstream` (the resource an Entra scope belongs to). */
 function resourceOf(scope: string): string {

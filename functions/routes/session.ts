@@ -29,9 +29,18 @@ sessionRoutes.post(
     const session = await readSession(web, c.req.header('cookie'));
     const { idToken } = session ? await c.var.signIn.accounts.signOut(session) : {};
     const postLogoutRedirectUri = web.postLogoutRedirectUri ?? new URL('/', web.redirectUri).href;
-    const target = await c.var.deps.client.endSessionUrl({ postLogoutRedirectUri, ...(idToken ? { idTokenHint: idToken } : {}) });
+    // RP-Initiated Logout's `state`: the provider passes it back with the browser; fresh per sign-out, so
+    // the redirect back is not a fixed, guessable URL.
+    const state = randomState();
+    const target = await c.var.deps.client.endSessionUrl({ postLogoutRedirectUri, state, ...(idToken ? { idTokenHint: idToken } : {}) });
     c.header('set-cookie', clearedCookie(web, sessionCookieName(web)));
     c.header('cache-control', 'no-store');
     return c.redirect(target ?? postLogoutRedirectUri, 302);
   }),
 );
+
+/** 128 random bits, base64url. */
+function randomState(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}

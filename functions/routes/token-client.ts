@@ -6,6 +6,7 @@ import { assertScopesAllowed } from '../allowed-scopes.ts';
 import { authenticateCaller } from '../callers.ts';
 import { errorResponse } from '../errors.ts';
 import { readBodyParameters } from '../request-body.ts';
+import { enforceRateLimit } from '../rate-limits.ts';
 import { parseTokenRequest } from '../token-request.ts';
 import { tokenResponse } from '../token-response.ts';
 
@@ -18,6 +19,8 @@ clientTokenRoutes.post('/', async (c) => {
   const caller = await authenticateCaller(callers, c.req.header('authorization'));
   const { scopes, claims, forceRefresh } = parseTokenRequest(await readBodyParameters(c.req.raw));
   assertScopesAllowed(caller.scopes, scopes, 'This caller');
+  // Each cache-bypassing request reaches the provider: one caller must not drive it without bound.
+  if (claims !== undefined || forceRefresh) await enforceRateLimit(c.var.rateLimits.cacheBypass, `caller:${caller.id}`, 'cache-bypassing token requests');
   const result = await client.acquireTokenForClient(
     { scopes, forceRefresh, correlationId: c.var.correlationId, ...(claims ? { claims } : {}) },
     { waitUntil: c.var.waitUntil },

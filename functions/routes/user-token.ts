@@ -8,6 +8,7 @@ import { assertScopesAllowed } from '../allowed-scopes.ts';
 import { readBodyParameters } from '../request-body.ts';
 import { assertSameSiteRequest } from '../same-origin.ts';
 import { interactionRequired, readSession } from '../sessions.ts';
+import { enforceRateLimit } from '../rate-limits.ts';
 import { parseTokenRequest } from '../token-request.ts';
 import { tokenResponse } from '../token-response.ts';
 
@@ -20,6 +21,8 @@ userTokenRoutes.post('/token', async (c) => {
   if (!session) throw interactionRequired('Not signed in');
   const { scopes, claims, forceRefresh } = parseTokenRequest(await readBodyParameters(c.req.raw));
   assertScopesAllowed(web.spaScopeAllowList, scopes, 'This app');
+  // Each cache-bypassing request redeems (and rotates) the account's refresh token at the provider.
+  if (claims !== undefined || forceRefresh) await enforceRateLimit(c.var.rateLimits.cacheBypass, `account:${session.hid}`, 'cache-bypassing token requests');
   const result = await c.var.signIn.accounts.acquireTokenSilent(session, {
     scopes,
     correlationId: c.var.correlationId,

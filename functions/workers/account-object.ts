@@ -10,6 +10,7 @@ import {
   KVCacheStore,
   accountInfo,
   displayClaims,
+  endsSignIn,
   type AccountRecord,
   type AccountStore,
   type AuthenticationResult,
@@ -27,6 +28,8 @@ interface Bindings {
 
 const RECORD_KEY = 'account';
 const SESSION_PREFIX = 'session:';
+/** Sessions one account may hold (browsers, devices); a new sign-in beyond it ends the oldest. */
+export const MAX_SESSIONS_PER_ACCOUNT = 10;
 
 /** AccountStore over this object's own storage: it holds exactly one account. */
 class ObjectAccountStore implements AccountStore<AccountRecord> {
@@ -80,6 +83,7 @@ export class AccountObject extends DurableObject<Bindings> {
     const expiresAt = Date.now() + sessionTtlSeconds * 1000;
     await this.accounts.put(record.account.home_account_id, record);
     await this.ctx.storage.put(SESSION_PREFIX + sessionId, expiresAt);
+    await this.endOldestSessions();
     await this.scheduleCleanup();
     return sessionId;
   }
@@ -97,11 +101,17 @@ export class AccountObject extends DurableObject<Bindings> {
     if (!record) return null;
     return toRpcResult(async () => {
       const client = await this.clientApplication();
-      return client.acquireTokenSilent(
-        this.accounts,
-        { ...request, account: { homeAccountId: record.account.home_account_id, tenantId: record.account.realm } },
-        { waitUntil: (promise) => this.ctx.waitUntil(promise) },
-      );
+      try {
+        return await client.acquireTokenSilent(
+          this.accounts,
+          { ...request, account: { homeAccountId: record.account.home_account_id, tenantId: record.account.realm } },
+          { waitUntil: (promise) => this.ctx.waitUntil(promise) },
+        );
+      } catch (error) {
+        // A revoked grant (or another account's ID token) ends the sign-in everywhere, not just this call.
+        if (endsSignIn(error)) await this.endSignIn(record);
+        throw error;
+      }
     });
   }
 
@@ -109,11 +119,7 @@ export class AccountObject extends DurableObject<Bindings> {
   async signOut(sessionId: string): Promise<{ idToken?: string }> {
     if (!(await this.isLive(sessionId))) return {};
     const record = (await this.accounts.list())[0];
-    if (record) {
-      const client = await this.clientApplication();
-      await client.removeAccount(this.accounts, { homeAccountId: record.account.home_account_id });
-    }
-    await this.ctx.storage.deleteAll();
+    await this.endSignIn(record);
     return record ? { idToken: record.idToken.secret } : {};
   }
 
@@ -130,6 +136,23 @@ export class AccountObject extends DurableObject<Bindings> {
     await this.ctx.storage.delete(expired);
     if (expired.length === sessions.size) await this.ctx.storage.deleteAll();
     else await this.scheduleCleanup();
+  }
+
+  /** Removes the account with its tokens (MSAL's removeAccount) and every session of it. */
+  private async endSignIn(record: AccountRecord | undefined): Promise<void> {
+    if (record) {
+      const client = await this.clientApplication();
+      await client.removeAccount(this.accounts, { homeAccountId: record.account.home_account_id });
+    }
+    await this.ctx.storage.deleteAll();
+  }
+
+  private async endOldestSessions(): Promise<void> {
+    const sessions = [...(await this.ctx.storage.list<number>({ prefix: SESSION_PREFIX }))];
+    if (sessions.length <= MAX_SESSIONS_PER_ACCOUNT) return;
+    // Every session lives equally long, so the earliest expiry is the oldest sign-in.
+    sessions.sort(([, a], [, b]) => a - b);
+    await this.ctx.storage.delete(sessions.slice(0, sessions.length - MAX_SESSIONS_PER_ACCOUNT).map(([key]) => key));
   }
 
   private async isLive(sessionId: string): Promise<boolean> {

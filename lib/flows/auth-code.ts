@@ -17,6 +17,7 @@ import {
 import { resourceScopes, scopesToTarget } from '../scopes.ts';
 import { authorizationServer, type AuthenticationResult, type ClientContext } from './context.ts';
 import { redeem } from './redeem.ts';
+import { assertTenantAllowed, signInTenants } from '../tenants.ts';
 
 export interface AuthCodeFlowRequest {
   scopes: readonly string[];
@@ -29,9 +30,14 @@ export interface AuthCodeFlowRequest {
   responseMode?: ResponseMode;
 }
 
-/** @throws CallerError for scopes that repeat the OIDC scopes MSAL adds itself. */
+/**
+ * @throws CallerError for scopes that repeat the OIDC scopes MSAL adds itself; ClientConfigurationError
+ *   ALLOWED_TENANTS for a multi-tenant authority without a tenant allow-list.
+ */
 export async function initiateAuthCodeFlow(ctx: ClientContext, request: AuthCodeFlowRequest): Promise<AuthCodeFlow> {
   const scopes = resourceScopes(request.scopes);
+  // A deployment that would let any tenant in finds out here, before any state is kept.
+  signInTenants(ctx.config.authority, ctx.config.allowedTenants);
   const as = await authorizationServer(ctx);
   const state = request.state ?? oauth.generateRandomState();
   const nonce = oauth.generateRandomNonce();
@@ -67,7 +73,7 @@ export interface AuthCodeResult extends AuthenticationResult {
 }
 
 /**
- * @throws CallerError `state_mismatch`; ServerError for the provider's error answer (a replayed code is
+ * @throws CallerError `state_mismatch`, `access_denied` (a tenant not allowed: nothing is stored); ServerError for the provider's error answer (a replayed code is
  *   its `invalid_grant`); NetworkError `invalid_id_token` for an ID token that fails validation.
  */
 export async function acquireTokenByAuthCodeFlow(
@@ -77,6 +83,7 @@ export async function acquireTokenByAuthCodeFlow(
   correlationId: string = crypto.randomUUID(),
 ): Promise<{ result: AuthCodeResult; record: AccountRecord }> {
   const { authority, clientId } = ctx.config;
+  const allowedTenants = signInTenants(authority, ctx.config.allowedTenants);
   const callbackParameters = validateAuthorizationResponse(await authorizationServer(ctx), authority, clientId, flow, authResponse);
   const target = scopesToTarget(flow.scopes);
   const { tokens, accessToken, result } = await redeem(
@@ -88,6 +95,8 @@ export async function acquireTokenByAuthCodeFlow(
       send: (endpoint, init) => authorizationCodeRequest(endpoint, { flow, callbackParameters }, init),
       process: async (response, checks, id) => {
         const tokens = await processAuthorizationCodeResponse(checks, response, flow.nonce, id);
+        // Before anything is stored: a refused tenant leaves no account, token or session behind.
+        assertTenantAllowed(allowedTenants, tokens.idTokenClaims?.tid);
         return { ...tokens, account: signedInAccount(tokens, authority, ctx.deps.now()) };
       },
       query: ({ account }) => ({ homeAccountId: account.home_account_id, environment: authority.environment, clientId, realm: account.realm, target }),

@@ -7,7 +7,7 @@
 import type { AccountInfo, AccountRecord } from '../account.ts';
 import type { AccessTokenQuery } from '../cache/entities.ts';
 import { isUsable, shouldRefresh } from '../cache/freshness.ts';
-import { noTokensFound } from '../interaction.ts';
+import { accountMismatch, noTokensFound } from '../interaction.ts';
 import { processRefreshTokenResponse, refreshTokenRequest } from '../oauth/refresh.ts';
 import { resourceScopes, scopesToTarget } from '../scopes.ts';
 import type { AccountStore } from '../storage/ports.ts';
@@ -79,6 +79,7 @@ async function redeemRefreshToken(
         // MSAL does not resurrect an account removed while its refresh was in flight.
         const current = await store.get(query.homeAccountId);
         if (!current) return false;
+        if (tokens.idTokenClaims) assertSameAccount(current.idTokenClaims, tokens.idTokenClaims);
         const updated: AccountRecord = { ...current, accessTokenTargets: [...new Set([...current.accessTokenTargets, query.target])] };
         if (tokens.refresh_token && current.refreshToken) {
           updated.refreshToken = { ...current.refreshToken, secret: tokens.refresh_token, last_modification_time: String(Math.floor(ctx.deps.now() / 1000)) };
@@ -94,4 +95,20 @@ async function redeemRefreshToken(
     correlationId,
   );
   return result;
+}
+
+/** The claims that make an ID token this account's: a refresh may renew them, never change them. */
+const IDENTITY_CLAIMS = ['iss', 'sub', 'tid', 'aud', 'oid'] as const;
+
+/**
+ * A refreshed ID token must be the signed-in account's (OIDC Core §12.2): same issuer, subject, tenant,
+ * audience and object id (when either token has one).
+ * @throws InteractionRequiredError `invalid_grant` (account_mismatch): the caller ends the sign-in.
+ */
+function assertSameAccount(signedIn: Record<string, unknown>, refreshed: Record<string, unknown>): void {
+  for (const claim of IDENTITY_CLAIMS) {
+    if ((signedIn[claim] !== undefined || refreshed[claim] !== undefined) && JSON.stringify(signedIn[claim]) !== JSON.stringify(refreshed[claim])) {
+      throw accountMismatch(claim);
+    }
+  }
 }

@@ -4,7 +4,7 @@
  */
 import * as oauth from 'oauth4webapi';
 import { ClientConfigurationError, NetworkError } from '../errors.ts';
-import { isTimeout, readProviderError } from './provider-http.ts';
+import { bodyReadError, bufferedResponse, isTimeout, MAX_DISCOVERY_BYTES, readProviderError, withDeadline } from './provider-http.ts';
 
 export type AuthorityType = 'entra' | 'oidc';
 
@@ -85,22 +85,8 @@ export interface DiscoveryOptions {
  * @throws NetworkError / ServerError when discovery fails or announces another issuer.
  */
 export async function fetchDiscovery(authority: Authority, options: DiscoveryOptions): Promise<oauth.AuthorizationServer> {
-  const url = discoveryUrl(authority);
-  let response: Response;
-  try {
-    response = await options.fetch(url, {
-      headers: { accept: 'application/json' },
-      signal: AbortSignal.timeout(options.timeoutMs),
-      // Workers refuse 'error'; with 'manual' a redirect is a non-2xx answer and fails below.
-      redirect: 'manual',
-    });
-  } catch (cause) {
-    throw new NetworkError(
-      isTimeout(cause) ? 'request_timeout' : 'network_error',
-      `Discovery of ${authority.url} failed: ${isTimeout(cause) ? 'timed out' : 'provider unreachable'}`,
-    );
-  }
-  if (!response.ok) throw await readProviderError(response, 'endpoints_resolution_error');
+  // Headers and body share the deadline, so a slow-dripping document ends as a timeout too.
+  const response = await withDeadline(options.timeoutMs, (signal) => fetchDiscoveryDocument(authority, options, signal));
   try {
     if (!authority.multiTenant) return await oauth.processDiscoveryResponse(new URL(authority.issuer), response);
     // Entra's multi-tenant documents announce the `{tenantid}` template, which is no URL and which
@@ -111,5 +97,29 @@ export async function fetchDiscovery(authority: Authority, options: DiscoveryOpt
     return metadata;
   } catch (cause) {
     throw new NetworkError('invalid_provider_response', `Discovery document of ${authority.url} is invalid: ${(cause as Error).message}`);
+  }
+}
+
+/** The discovery document's bytes (bounded), as a Response to process. */
+async function fetchDiscoveryDocument(authority: Authority, options: DiscoveryOptions, signal: AbortSignal): Promise<Response> {
+  let response: Response;
+  try {
+    response = await options.fetch(discoveryUrl(authority), {
+      headers: { accept: 'application/json' },
+      signal,
+      // Workers refuse 'error'; with 'manual' a redirect is a non-2xx answer and fails below.
+      redirect: 'manual',
+    });
+  } catch (cause) {
+    throw new NetworkError(
+      isTimeout(cause) ? 'request_timeout' : 'network_error',
+      `Discovery of ${authority.url} failed: ${isTimeout(cause) ? 'timed out' : 'provider unreachable'}`,
+    );
+  }
+  if (!response.ok) throw await readProviderError(response, 'endpoints_resolution_error', undefined, Date.now(), signal);
+  try {
+    return await bufferedResponse(response, MAX_DISCOVERY_BYTES, signal);
+  } catch (cause) {
+    throw bodyReadError(cause, `Discovery document of ${authority.url}`, options.timeoutMs);
   }
 }

@@ -93,8 +93,9 @@ export function validateAuthorizationResponse(
     if (!pattern.test(iss)) throw new CallerError('invalid_request', 'The iss in the response is not this authority');
     issuer = iss;
   }
+  let validated: URLSearchParams;
   try {
-    return oauth.validateAuthResponse({ ...as, issuer }, { client_id: clientId }, params, flow.state);
+    validated = oauth.validateAuthResponse({ ...as, issuer }, { client_id: clientId }, params, flow.state);
   } catch (cause) {
     if (cause instanceof oauth.AuthorizationResponseError) {
       throw new ServerError(
@@ -109,6 +110,9 @@ export function validateAuthorizationResponse(
     }
     throw new CallerError('invalid_request', `The authorization response is invalid: ${(cause as Error).message}`);
   }
+  // A success without a code is the browser's malformed request, not a provider we failed to reach.
+  if (!validated.get('code')) throw new CallerError('invalid_request', 'The authorization response has no code');
+  return validated;
 }
 
 export interface AuthorizationCodeGrant {

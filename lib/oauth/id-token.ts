@@ -58,6 +58,10 @@ export async function validateIdToken(idToken: unknown, ctx: IdTokenContext, exp
   if (typeof header.alg !== 'string' || !ID_TOKEN_ALGORITHMS.includes(header.alg)) throw invalid(`alg ${String(header.alg)} is not allowed`);
   if (!ctx.as.jwks_uri) throw invalid('the provider publishes no jwks_uri');
   const issuer = expectedIssuer(ctx, unverified);
+  // A token without `kid` is verified only when exactly one provider key fits it (OIDF
+  // rp-id_token-kid-absent-single-jwks). With several, jose refuses (JWKSMultipleMatchingKeys) and we
+  // keep that: trying every key would let any published key stand in for the one that was meant, and
+  // it costs no refetch (only an unknown kid refetches).
   let claims: jose.JWTPayload;
   try {
     ({ payload: claims } = await jose.jwtVerify(idToken, ctx.keys(ctx.as.jwks_uri), {
@@ -89,6 +93,7 @@ function describeJoseError(cause: unknown): string {
   if (cause instanceof jose.errors.JWTExpired) return 'expired';
   if (cause instanceof jose.errors.JWTClaimValidationFailed) return `${cause.claim} ${cause.reason === 'check_failed' ? 'does not match' : cause.reason}`;
   if (cause instanceof jose.errors.JWKSNoMatchingKey) return 'no provider key matches its kid';
+  if (cause instanceof jose.errors.JWKSMultipleMatchingKeys) return 'it has no kid and several provider keys could have signed it';
   if (cause instanceof jose.errors.JWSSignatureVerificationFailed) return 'signature verification failed';
   if (cause instanceof jose.errors.JOSEAlgNotAllowed) return 'alg is not allowed';
   if (cause instanceof jose.errors.JWKSTimeout) return 'the provider keys could not be fetched in time';

@@ -7,6 +7,7 @@
 import * as jose from 'jose';
 import type * as oauth from 'oauth4webapi';
 import { fetchDiscovery, discoveryUrl, type Authority, type DiscoveryOptions } from './authority.ts';
+import { bufferedResponse, MAX_KEY_SET_BYTES, ResponseTooLargeError } from './provider-http.ts';
 
 const DISCOVERY_TTL_MS = 24 * 60 * 60 * 1000;
 const KEY_REFETCH_COOLDOWN_MS = 60_000;
@@ -48,11 +49,26 @@ export class ProviderMetadataCache {
         cooldownDuration: KEY_REFETCH_COOLDOWN_MS,
         cacheMaxAge: KEY_SET_MAX_AGE_MS,
         timeoutDuration: options.timeoutMs,
-        [jose.customFetch]: (url, init) => options.fetch(url, init),
+        [jose.customFetch]: (url, init) => fetchKeySet(options.fetch, url, init),
       });
       bounded(this.keySets, this.maxEntries).set(jwksUri, keySet);
     }
     return keySet;
+  }
+}
+
+/**
+ * jose's key-set fetch with the body read bounded, under jose's own timeout signal (a slow drip ends in
+ * jose's JWKSTimeout). A failure leaves jose's key set as it was: nothing half-read is ever used.
+ */
+async function fetchKeySet(fetchImpl: typeof fetch, url: string, init: RequestInit): Promise<Response> {
+  const response = await fetchImpl(url, init);
+  if (response.status !== 200) return response;
+  try {
+    return await bufferedResponse(response, MAX_KEY_SET_BYTES, init.signal ?? undefined);
+  } catch (cause) {
+    if (cause instanceof ResponseTooLargeError) throw new jose.errors.JOSEError(`The JSON Web Key Set HTTP response is larger than ${MAX_KEY_SET_BYTES / 1024} KiB`);
+    throw cause;
   }
 }
 

@@ -117,6 +117,8 @@ async function newPage() {
 
 const isIdp = (url) => url.origin === idp.origin;
 const isWorkerHome = (url) => url.href === `${origin}/`;
+/** Back from the provider's sign-out: the start page, with the `state` our logout sent echoed back. */
+const isWorkerHomeAfterSignOut = (url) => url.origin === origin && url.pathname === '/' && /^\?state=[\w-]+$/.test(url.search);
 
 async function textOf(page, selector) {
   return (await page.locator(selector).textContent())?.trim() ?? '';
@@ -268,13 +270,13 @@ describe('sign-in in Chromium against the Worker in workerd', () => {
       const sent = await logout.request().allHeaders();
       assert.fail(`POST /auth/logout answered ${logout.status()} (the form was sent with Origin: ${sent.origin ?? '(none)'}): ${await describePage(page)}`);
     }
-    await waitForUrl(page, (url) => isIdp(url) || isWorkerHome(url), "the provider's end-session page");
+    await waitForUrl(page, (url) => isIdp(url) || isWorkerHomeAfterSignOut(url), "the provider's end-session page");
     if (isIdp(new URL(page.url()))) {
       assert.match(new URL(page.url()).pathname, /\/oauth2\/v2\.0\/logout$/);
       const confirm = page.locator('button[name="logout"][value="yes"]');
       await confirm.waitFor({ state: 'visible' });
       await confirm.click();
-      await waitForUrl(page, isWorkerHome, `${origin}/ after the provider's sign-out`);
+      await waitForUrl(page, isWorkerHomeAfterSignOut, `${origin}/?state=… after the provider's sign-out`);
     }
     await waitForText(page, '#status', /not signed in/i);
     assert.ok(await page.locator('#sign-in').isVisible());

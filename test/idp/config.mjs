@@ -4,7 +4,10 @@
 // Everything here is deterministic so tests can hard-code ids if they want to;
 // only secrets that protect nothing (they are test fixtures) live here.
 
-/** Two fixed tenant ids. `common`/`organizations` alias the primary tenant. */
+/**
+ * Two fixed tenant ids. `common`/`organizations` serve users of both: each
+ * user signs in at their home tenant's provider (see tenant-routing.mjs).
+ */
 export const TENANTS = Object.freeze({
   primary: '8d3f2b1e-5c4a-4e7b-9a61-0f2d3c4b5a69',
   secondary: '2f7c9e40-1b3d-4a5e-8c6f-7d9e0a1b2c3d',
@@ -13,19 +16,43 @@ export const TENANTS = Object.freeze({
 /** Tenant path segments that Entra treats as multi-tenant aliases. */
 export const TENANT_ALIASES = Object.freeze(['common', 'organizations']);
 
-/** Users exist in both tenants with the same object id (keeps tests simple). */
+/** Verified domains per tenant: `domain_hint`, and the domain of an unknown `login_hint`, pick the tenant. */
+export const TENANT_DOMAINS = Object.freeze({
+  'contoso.test': TENANTS.primary,
+  'fabrikam.test': TENANTS.secondary,
+});
+
+/**
+ * Users. `homeTenant` is the tenant a multi-tenant authority (`/common`,
+ * `/organizations`) signs them into (their `tid`/`iss`); `tenants` lists the
+ * directories they may sign in to by tenant path. Alice and Bob are members of
+ * both tenants with the same object id (keeps tests simple), Carol only of the
+ * secondary one: at `/{primary}` she is refused (AADSTS50034).
+ */
 export const USERS = Object.freeze([
   Object.freeze({
     username: 'alice@contoso.test',
     password: 'alice-password',
     oid: '4b1c6a52-7e3f-4d28-9f0a-1c2d3e4f5a61',
     name: 'Alice',
+    homeTenant: TENANTS.primary,
+    tenants: Object.freeze([TENANTS.primary, TENANTS.secondary]),
   }),
   Object.freeze({
     username: 'bob@contoso.test',
     password: 'bob-password',
     oid: '9e8d7c6b-5a49-4382-a1b0-c9d8e7f6a5b4',
     name: 'Bob',
+    homeTenant: TENANTS.primary,
+    tenants: Object.freeze([TENANTS.primary, TENANTS.secondary]),
+  }),
+  Object.freeze({
+    username: 'carol@fabrikam.test',
+    password: 'carol-password',
+    oid: 'c3a7e1d5-2b4f-4a69-8e0d-6f1a2b3c4d5e',
+    name: 'Carol',
+    homeTenant: TENANTS.secondary,
+    tenants: Object.freeze([TENANTS.secondary]),
   }),
 ]);
 

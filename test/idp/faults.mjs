@@ -4,7 +4,12 @@
 import { DEFAULTS } from './config.mjs';
 import { ID_TOKEN_CRAFT_KINDS } from './id-token-craft.mjs';
 
-export const FAULT_KINDS = new Set(['429', '500', '503', 'slow', 'nonjson', 'invalid_json', 'invalid_grant', 'interaction_required']);
+export const FAULT_KINDS = new Set([
+  '429', '500', '503', 'slow', 'nonjson', 'invalid_json', 'invalid_grant', 'interaction_required', 'oversize', 'slow_drip',
+]);
+
+/** Defaults of the body faults: bigger than any limit a client should set; a drip far slower than its timeout. */
+export const BODY_FAULT_DEFAULTS = { bytes: 1024 * 1024, dripBytes: 16, dripIntervalMs: 250 };
 
 export class TestControls {
   constructor() {
@@ -22,6 +27,8 @@ export class TestControls {
     this.deviceCodeInterval = DEFAULTS.deviceCodeInterval;
     /** @type {Array<{ kind: string, times: number }>} pending ID-token crafts, FIFO */
     this.idTokenCrafts = [];
+    /** After POST /_control/rotate-signing-key: the JWKS serves the new and the old key, ID tokens use the new one. */
+    this.signingKeyRotated = false;
   }
 
   /** @param {string[]} keys e.g. ['token', 'token:client_credentials'] */
@@ -36,10 +43,13 @@ export class TestControls {
   /**
    * @typedef {object} Fault
    * @property {string} endpoint  'token' | 'token:<grant>' | 'discovery' | 'keys' | 'authorize' | 'devicecode' | 'logout' | ...
-   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'|'interaction_required'} kind
+   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'|'interaction_required'|'oversize'|'slow_drip'} kind
    * @property {number} [times]       default 1
    * @property {number} [retryAfter]  seconds, Retry-After on 429/503 (and 500 if given)
    * @property {number} [delayMs]     for 'slow', default 15000
+   * @property {number} [bytes]       for 'oversize': JSON whitespace put before the real answer, default 1 MiB
+   * @property {number} [dripBytes]   for 'slow_drip': bytes per write, default 16
+   * @property {number} [dripIntervalMs] for 'slow_drip': pause between writes, default 250
    * @property {string} [clientId]    only requests from this client
    * @param {Fault} fault
    */
@@ -49,7 +59,11 @@ export class TestControls {
     if (!FAULT_KINDS.has(kind)) throw new TypeError(`fault.kind must be one of ${[...FAULT_KINDS].join(', ')}`);
     const times = fault.times ?? 1;
     if (!Number.isInteger(times) || times < 1) throw new TypeError('fault.times must be a positive integer');
+    for (const name of ['bytes', 'dripBytes', 'dripIntervalMs']) {
+      if (fault[name] !== undefined && (!Number.isInteger(fault[name]) || fault[name] < 1)) throw new TypeError(`fault.${name} must be a positive integer`);
+    }
     this.faults.push({
+      ...BODY_FAULT_DEFAULTS,
       ...fault,
       kind,
       times,
@@ -88,7 +102,8 @@ export class TestControls {
   /** Take (and consume one use of) the first pending ID-token craft. @returns {string | undefined} kind */
   takeIdTokenCraft() {
     const craft = this.idTokenCrafts[0];
-    if (!craft) return undefined;
+    // After a rotation every ID token is re-signed, unchanged, with the new key.
+    if (!craft) return this.signingKeyRotated ? 'valid_resigned' : undefined;
     craft.times -= 1;
     if (craft.times <= 0) this.idTokenCrafts.shift();
     return craft.kind;

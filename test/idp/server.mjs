@@ -21,8 +21,9 @@ import {
 } from './config.mjs';
 import { entraErrorBody } from './entra-errors.mjs';
 import { TestControls } from './faults.mjs';
-import { publicJwkOf } from './id-token-craft.mjs';
+import { currentSigningJwk, publicJwkOf, resetSigningKey, rotateSigningKey } from './id-token-craft.mjs';
 import { createTenantProvider } from './provider.mjs';
+import { createTenantRouting } from './tenant-routing.mjs';
 import {
   certificateThumbprints, clientJwkFromCertificate, generateClientCertificate, generateTlsCertificate,
 } from './tls.mjs';
@@ -104,6 +105,7 @@ export async function startIdp(options = {}) {
       counts: () => controls.counts(),
       reset: () => {
         controls.reset();
+        resetSigningKey(signingJwk);
         applyDefaults();
       },
       fault: (fault) => controls.addFault(fault),
@@ -112,13 +114,21 @@ export async function startIdp(options = {}) {
       /** Replace the id_token of the next `times` auth-code/refresh responses with a crafted one. */
       craftIdToken: (craft) => controls.addIdTokenCraft(craft),
       /** The signing key served at /{tenant}/discovery/v2.0/keys (public half). */
-      signingKey: () => ({ kid: signingJwk.kid, publicJwk: publicJwkOf(signingJwk) }),
+      signingKey: () => ({ kid: currentSigningJwk(signingJwk).kid, publicJwk: publicJwkOf(currentSigningJwk(signingJwk)) }),
+      /** The provider starts signing ID tokens with a new key; the JWKS serves the new and the old one. */
+      rotateSigningKey: () => {
+        const rotated = rotateSigningKey(signingJwk);
+        controls.signingKeyRotated = true;
+        return { kid: rotated.kid, publicJwk: publicJwkOf(rotated), previousKid: signingJwk.kid };
+      },
     };
     /** @type {() => object} */
     let summary = () => ({});
 
     /** @type {Map<string, (req: any, res: any) => void>} tenant id → oidc-provider callback */
     const tenantHandlers = new Map();
+    // Which tenant serves a `common`/`organizations` request (tenant-routing.mjs).
+    const tenantRouting = createTenantRouting({ secure: useHttps });
     let origin = '';
 
     const handler = (req, res) => {
@@ -140,7 +150,8 @@ export async function startIdp(options = {}) {
       const segment = match?.[1] ?? '';
       const rest = match?.[2] ?? '/';
       const alias = TENANT_ALIASES.find((a) => a === segment.toLowerCase());
-      const tenantId = alias ? TENANTS.primary : [...tenantHandlers.keys()].find((t) => t === segment.toLowerCase());
+      // An alias is routed to a tenant once the body is read (tenantRouting.route below).
+      let tenantId = alias ? TENANTS.primary : [...tenantHandlers.keys()].find((t) => t === segment.toLowerCase());
 
       const correlationId = headerValue(req, 'client-request-id');
       req.entra = { traceId: randomUUID(), correlationId: correlationId ?? randomUUID(), alias };
@@ -158,6 +169,7 @@ export async function startIdp(options = {}) {
         req.body = raw;
         if (isForm(req)) form = new URLSearchParams(raw);
       }
+      if (alias) tenantId = await tenantRouting.route({ req, res, segment, rest, url, form });
 
       const countKeys = endpoint ? [endpoint] : [];
       if (endpoint === 'token' && form?.get('grant_type')) countKeys.push(grantKey(form.get('grant_type')));
@@ -176,6 +188,10 @@ export async function startIdp(options = {}) {
         if (handled) return;
         if (res.destroyed || shutdown.signal.aborted) return; // client went away during 'slow'
       }
+      if (endpoint === 'keys' && controls.signingKeyRotated) {
+        // Mid-rotation, as Entra publishes it: the new key first, the old one still valid.
+        return sendJson(res, 200, { keys: [publicJwkOf(currentSigningJwk(signingJwk)), publicJwkOf(signingJwk)] });
+      }
 
       let search = url.search;
       if (endpoint === 'authorize' && req.method === 'GET') search = rewriteAuthorizeQuery(url.searchParams);
@@ -190,6 +206,9 @@ export async function startIdp(options = {}) {
         if (!user || user.password !== form.get('password')) {
           return sendText(res, 401, 'text/html; charset=utf-8', '<!DOCTYPE html><html><body><h1>Sign-in failed</h1><p id="error">AADSTS50126: Error validating credentials due to invalid username or password.</p></body></html>');
         }
+        // Home-realm discovery at an alias, tenant membership at a tenant path.
+        const refused = await tenantRouting.loginCheck({ alias, segment, tenantId, uid: rest.split('/')[2], user });
+        if (refused) return sendText(res, refused.status, refused.contentType, refused.body, refused.headers);
         form.set('login', user.oid);
         setBody(req, form.toString());
       }
@@ -247,9 +266,58 @@ export async function startIdp(options = {}) {
         case 'invalid_json':
           sendText(res, 200, 'application/json; charset=utf-8', '{"token_type":"Bearer","expires_in":3599,"access_tok');
           return true;
+        case 'oversize':
+          // The real answer, still valid JSON (leading whitespace), only far bigger than it should be.
+          interceptBody(res, async (body, write, end) => {
+            write(Buffer.alloc(fault.bytes, 0x20));
+            end(body);
+          });
+          return false;
+        case 'slow_drip':
+          // The real answer, headers at once, then the body a few bytes at a time.
+          interceptBody(res, async (body, write, end) => {
+            res.flushHeaders();
+            for (let offset = 0; offset < body.length; offset += fault.dripBytes) {
+              if (offset > 0) await abortableSleep(fault.dripIntervalMs, res);
+              if (res.destroyed || shutdown.signal.aborted) return;
+              write(body.subarray(offset, offset + fault.dripBytes));
+            }
+            end();
+          });
+          return false;
         default:
           return false;
       }
+    }
+
+    /**
+     * Collects the answer the provider (or sendJson) writes and hands it to `send` instead, without a
+     * Content-Length (the body faults change its size or pace).
+     * @param {http.ServerResponse} res
+     * @param {(body: Buffer, write: (chunk: Buffer) => void, end: (chunk?: Buffer) => void) => Promise<void>} send
+     */
+    function interceptBody(res, send) {
+      const { writeHead, write, end } = res;
+      const chunks = [];
+      const toBuffer = (chunk, encoding) => (Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8'));
+      res.writeHead = (status, ...args) => {
+        const headers = args.find((a) => a && typeof a === 'object' && !Array.isArray(a));
+        if (headers) for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-length') delete headers[name];
+        res.removeHeader('content-length');
+        return writeHead.call(res, status, ...args);
+      };
+      res.write = (chunk, encoding, callback) => {
+        chunks.push(toBuffer(chunk, encoding));
+        (typeof encoding === 'function' ? encoding : callback)?.();
+        return true;
+      };
+      res.end = (chunk, encoding, callback) => {
+        if (chunk !== undefined && chunk !== null && typeof chunk !== 'function') chunks.push(toBuffer(chunk, encoding));
+        Object.assign(res, { writeHead, write, end });
+        if (!res.headersSent) res.removeHeader('content-length');
+        send(Buffer.concat(chunks), (c) => write.call(res, c), (c) => end.call(res, c)).catch(() => res.destroy());
+        return res;
+      };
     }
 
     async function abortableSleep(ms, res) {
@@ -290,6 +358,7 @@ export async function startIdp(options = {}) {
             controlsApi.craftIdToken(body);
             return sendJson(res, 200, { ok: true, pending: controls.idTokenCrafts.map((c) => ({ ...c })) });
           case 'GET /_control/signing-key': return sendJson(res, 200, controlsApi.signingKey());
+          case 'POST /_control/rotate-signing-key': return sendJson(res, 200, { ok: true, ...controlsApi.rotateSigningKey() });
           case 'GET /_control/info': return sendJson(res, 200, summary());
           default: return sendJson(res, 404, { error: 'not_found', error_description: `no control route ${route}` });
         }
@@ -323,6 +392,7 @@ export async function startIdp(options = {}) {
         origin, tenantId, signingJwk, certJwk, redirectUris: allRedirectUris, cookieKeys, controls,
       });
       tenantHandlers.set(tenantId, provider.callback());
+      tenantRouting.addTenant(tenantId, provider);
     }
 
     const clients = {

@@ -12,25 +12,9 @@ import {
 
 import { CookieJar, loginHeadless, pkcePair } from './headless-login.mjs';
 import { startIdp } from './server.mjs';
+import { assert, check, finish } from './smoke-checks.mjs';
 
 const runFile = promisify(execFile);
-const results = [];
-
-async function check(name, fn) {
-  const started = performance.now();
-  try {
-    const note = await fn();
-    results.push({ name, ok: true });
-    console.log(`ok   ${name} (${Math.round(performance.now() - started)} ms)${note ? ` — ${note}` : ''}`);
-  } catch (err) {
-    results.push({ name, ok: false });
-    console.log(`FAIL ${name}: ${err?.stack ?? err}`);
-  }
-}
-
-function assert(cond, msg, extra) {
-  if (!cond) throw new Error(`${msg}${extra !== undefined ? `\n  got: ${JSON.stringify(extra)}` : ''}`);
-}
 
 function assertEntraError(body, error, msg = 'Entra error shape') {
   assert(body && body.error === error, `${msg}: error=${error}`, body);
@@ -473,6 +457,4 @@ async function assertRejects(fn, re) {
   throw new Error(`expected rejection ${re}`);
 }
 
-const failed = results.filter((r) => !r.ok);
-console.log(`\n${results.length - failed.length}/${results.length} checks passed`);
-process.exit(failed.length ? 1 : 0);
+finish();

@@ -226,3 +226,34 @@ test('parseAuthority takes a one-segment path without a domain-like last label a
 test('parseAuthority takes a domain tenant such as contoso.onmicrosoft.com as Entra', () => {
   assertEquals(parseAuthority('https://login.microsoftonline.com/contoso.onmicrosoft.com').type, 'entra');
 });
+
+test('ProviderMetadataCache.authorizationServer refuses a discovery document over 256 KiB and keeps nothing', async () => {
+  const metadata = new ProviderMetadataCache();
+  const { fetch, calls } = fakeFetch((_url, call) => json(call === 1 ? { ...metadataFor(ENTRA.issuer), padding: 'x'.repeat(300_000) } : metadataFor(ENTRA.issuer)));
+  const error = await assertRejects(() => metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, Date.now()), NetworkError, 'invalid_provider_response');
+  assert(error.message.includes('256 KiB'), error.message);
+  assertEquals((await metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 5000 }, Date.now())).issuer, ENTRA.issuer);
+  assertEquals(calls.length, 2);
+});
+
+test('ProviderMetadataCache.authorizationServer ends a slow-dripping discovery document in request_timeout', async () => {
+  const metadata = new ProviderMetadataCache();
+  const { fetch } = fakeFetch(() => dripping(' ', 20));
+  const started = Date.now();
+  await assertRejects(() => metadata.authorizationServer(ENTRA, { fetch, timeoutMs: 150 }, Date.now()), NetworkError, 'request_timeout');
+  assert(Date.now() - started < 1_000, `took ${Date.now() - started} ms`);
+});
+
+/** A 200 whose body sends `chunk` every `intervalMs`, forever (until cancelled). */
+function dripping(chunk: string, intervalMs: number): Response {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      timer = setInterval(() => controller.enqueue(new TextEncoder().encode(chunk)), intervalMs);
+    },
+    cancel() {
+      clearInterval(timer);
+    },
+  });
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+}

@@ -6,7 +6,7 @@ import { parseAuthority } from '../../lib/oauth/authority.ts';
 import { authorizationCodeRequest, processAuthorizationCodeResponse, validateAuthorizationResponse } from '../../lib/oauth/authorization-code.ts';
 import type { IdTokenContext } from '../../lib/oauth/id-token.ts';
 import type { TokenEndpoint } from '../../lib/oauth/token-endpoint.ts';
-import { NetworkError } from '../../lib/errors.ts';
+import { CallerError, NetworkError } from '../../lib/errors.ts';
 import { capturingFetch, jsonResponse } from './fakes.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -80,4 +80,10 @@ test('processAuthorizationCodeResponse refuses an ID token carrying another flow
   const response = jsonResponse({ access_token: 'at', token_type: 'Bearer', expires_in: 3599, id_token: await idToken({ nonce: 'other' }) });
   const error = await assertRejects(() => processAuthorizationCodeResponse(checks, response, 'n-1', 'corr-3'), NetworkError, 'invalid_id_token');
   assertEquals(error.correlationId, 'corr-3');
+});
+
+test('validateAuthorizationResponse refuses a success without a code as the caller’s invalid_request', async () => {
+  for (const params of [new URLSearchParams({ state: 'state-1' }), new URLSearchParams({ state: 'state-1', code: '' })]) {
+    await assertRejects(async () => validateAuthorizationResponse(AS, AUTHORITY, CLIENT_ID, { state: 'state-1' }, params), CallerError, 'invalid_request');
+  }
 });

@@ -75,3 +75,119 @@ test('a single-tenant authority refuses a token of another tenant even with a ma
   const token = await p.sign({ tid: '00000000-0000-0000-0000-000000000000' });
   await assertRejects(() => validateIdToken(token, context(origin, TENANT, p.fetchImpl), 'n-1'), NetworkError, 'invalid_id_token');
 });
+
+// ---- key sets: bounded, kid-less tokens, rotation --------------------------------------------------
+
+/** A provider whose JWKS answer the test sets per fetch; `sign` uses any of its keys, with or without kid. */
+async function rotatingProvider(origin: string) {
+  const keys = await Promise.all(['k1', 'k2'].map(async (kid) => {
+    const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
+    return { kid, privateKey, jwk: { ...(await jose.exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' } };
+  }));
+  let answer = (): Response => jsonResponse({ keys: [keys[0]!.jwk] });
+  let jwksFetches = 0;
+  const fetchImpl = (async (input: RequestInfo | URL) => {
+    if (!String(input).endsWith('/keys')) return new Response('not found', { status: 404 });
+    jwksFetches++;
+    return answer();
+  }) as typeof fetch;
+  const sign = (key: 0 | 1, withKid = true) =>
+    new jose.SignJWT({ tid: TENANT, nonce: 'n-1' })
+      .setProtectedHeader(withKid ? { alg: 'RS256', kid: keys[key]!.kid } : { alg: 'RS256' })
+      .setIssuer(`${origin}/${TENANT}/v2.0`)
+      .setSubject('user-1')
+      .setAudience(CLIENT_ID)
+      .setIssuedAt()
+      .setExpirationTime('1h')
+      .sign(keys[key]!.privateKey);
+  return {
+    fetchImpl,
+    sign,
+    jwksFetches: () => jwksFetches,
+    serve: (next: () => Response) => (answer = next),
+    bothKeys: () => jsonResponse({ keys: [keys[1]!.jwk, keys[0]!.jwk] }),
+  };
+}
+
+/** Runs `fn` with Date.now moved `ms` ahead (jose's key-set cooldown reads Date.now). */
+async function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  const realNow = Date.now;
+  Date.now = () => realNow() + ms;
+  try {
+    return await fn();
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+test('a key set over 256 KiB is refused, and nothing of it is kept: the next validation fetches again', async () => {
+  const origin = 'https://login.example-e.test';
+  const p = await rotatingProvider(origin);
+  const valid = p.bothKeys();
+  const validText = await valid.text();
+  p.serve(() => new Response(' '.repeat(300_000) + validText, { headers: { 'content-type': 'application/json' } }));
+  const ctx = context(origin, TENANT, p.fetchImpl);
+  const error = await assertRejects(() => p.sign(0).then((t) => validateIdToken(t, ctx, 'n-1')), NetworkError, 'invalid_id_token');
+  assert(!error.message.includes('validation failed'), error.message);
+  p.serve(() => new Response(validText, { headers: { 'content-type': 'application/json' } }));
+  assertEquals((await validateIdToken(await p.sign(0), ctx, 'n-1')).sub, 'user-1');
+  assertEquals(p.jwksFetches(), 2);
+});
+
+test('a slow-dripping key set ends when the provider timeout does', async () => {
+  const origin = 'https://login.example-f.test';
+  const p = await rotatingProvider(origin);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  p.serve(() => new Response(new ReadableStream<Uint8Array>({
+    start(controller) {
+      timer = setInterval(() => controller.enqueue(new TextEncoder().encode(' ')), 20);
+    },
+    cancel() {
+      clearInterval(timer);
+    },
+  }), { headers: { 'content-type': 'application/json' } }));
+  const authority = parseAuthority(`${origin}/${TENANT}`);
+  const metadata = new ProviderMetadataCache();
+  const ctx = { as: { issuer: authority.issuer, jwks_uri: `${origin}/${TENANT}/discovery/v2.0/keys` }, authority, clientId: CLIENT_ID, now: Date.now(), keys: (uri: string) => metadata.keySet(uri, { fetch: p.fetchImpl, timeoutMs: 150 }) };
+  const started = Date.now();
+  const error = await assertRejects(() => p.sign(0).then((t) => validateIdToken(t, ctx, 'n-1')), NetworkError, 'invalid_id_token');
+  clearInterval(timer);
+  assert(error.message.includes('in time'), error.message);
+  assert(Date.now() - started < 1_000, `took ${Date.now() - started} ms`);
+});
+
+test('a token without kid is accepted when the provider publishes a single key', async () => {
+  const origin = 'https://login.example-g.test';
+  const p = await rotatingProvider(origin);
+  assertEquals((await validateIdToken(await p.sign(0, false), context(origin, TENANT, p.fetchImpl), 'n-1')).sub, 'user-1');
+});
+
+test('a token without kid is refused when the provider publishes several keys, without a refetch', async () => {
+  const origin = 'https://login.example-h.test';
+  const p = await rotatingProvider(origin);
+  p.serve(p.bothKeys);
+  const ctx = context(origin, TENANT, p.fetchImpl);
+  const error = await assertRejects(() => p.sign(0, false).then((t) => validateIdToken(t, ctx, 'n-1')), NetworkError, 'invalid_id_token');
+  assert(error.message.includes('no kid'), error.message);
+  assertEquals(p.jwksFetches(), 1);
+});
+
+test('a rotated provider key is accepted after one refetch, once the refetch cooldown has passed', async () => {
+  const origin = 'https://login.example-i.test';
+  const p = await rotatingProvider(origin);
+  const ctx = context(origin, TENANT, p.fetchImpl);
+  await validateIdToken(await p.sign(0), ctx, 'n-1');
+  p.serve(p.bothKeys);
+  // Within the cooldown the new kid is unknown and no refetch is made: a flood of kids costs nothing.
+  await assertRejects(() => p.sign(1).then((t) => validateIdToken(t, ctx, 'n-1')), NetworkError, 'invalid_id_token');
+  assertEquals(p.jwksFetches(), 1);
+  const claims = await later(61_000, async () => validateIdToken(await p.sign(1), { ...ctx, now: Date.now() }, 'n-1'));
+  assertEquals(claims.sub, 'user-1');
+  assertEquals(p.jwksFetches(), 2);
+  // The old key stays valid while published, and the new one needs no further fetch.
+  await later(62_000, async () => {
+    await validateIdToken(await p.sign(0), { ...ctx, now: Date.now() }, 'n-1');
+    await validateIdToken(await p.sign(1), { ...ctx, now: Date.now() }, 'n-1');
+  });
+  assertEquals(p.jwksFetches(), 2);
+});

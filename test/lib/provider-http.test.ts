@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects, assertStringIncludes, test } from './spec.ts';
-import { readProviderError, sendTokenRequest, ThrottlingCache, type ProviderHttpOptions, type TokenRequestPolicy } from '../../lib/oauth/provider-http.ts';
+import { isTimeout, readProviderError, sendTokenRequest, ThrottlingCache, withDeadline, type ProviderHttpOptions, type TokenRequestPolicy } from '../../lib/oauth/provider-http.ts';
 import { NetworkError, ServerError, ThrottlingError } from '../../lib/errors.ts';
 import { jsonResponse } from './fakes.ts';
 
@@ -225,4 +225,78 @@ test('a throttled request replays every field of the provider error, claims and 
   assertEquals(replayed.claims, '{"access_token":{}}');
   assertEquals(replayed.traceId, 't-1');
   assertEquals(replayed.errorCodes, [90055]);
+});
+
+// ---- bounded answers -------------------------------------------------------------------------------
+
+/** A body that sends `chunk` every `intervalMs` until read to the end or cancelled (a slow drip). */
+function drip(chunk: string, times: number, intervalMs: number, headers: Record<string, string> = {}): Response {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      timer = setInterval(() => {
+        controller.enqueue(new TextEncoder().encode(chunk));
+        if (++sent >= times) {
+          clearInterval(timer);
+          controller.close();
+        }
+      }, intervalMs);
+    },
+    cancel() {
+      clearInterval(timer);
+    },
+  });
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+/** A body that announces its length and then never sends a byte. */
+function silentBody(contentLength: number): Response {
+  const body = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => undefined) });
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(contentLength) } });
+}
+
+test('sendTokenRequest refuses a token response over 64 KiB as invalid_provider_response, without retrying', async () => {
+  const big = () => jsonResponse({ access_token: 'x'.repeat(70_000), token_type: 'Bearer', expires_in: 3600 });
+  const { send, seen } = fakeSend([big, ok]);
+  const error = await assertRejects(() => sendTokenRequest(send, policy(), options()), NetworkError, 'invalid_provider_response');
+  assertStringIncludes(error.message, '64 KiB');
+  assertEquals(seen.length, 1);
+});
+
+test('sendTokenRequest refuses an announced Content-Length over 64 KiB without waiting for the body', async () => {
+  const { send } = fakeSend([() => silentBody(1_000_000)]);
+  const fast: ProviderHttpOptions = { ...options(), timeoutMs: 2_000 };
+  const started = Date.now();
+  await assertRejects(() => sendTokenRequest(send, policy(), fast), NetworkError, 'invalid_provider_response');
+  assert(Date.now() - started < 1_000, 'refused before the timeout');
+});
+
+test('sendTokenRequest ends a slow-dripping token response in request_timeout within the timeout', async () => {
+  const { send } = fakeSend([() => drip(' ', 1_000, 20)]);
+  const started = Date.now();
+  await assertRejects(() => sendTokenRequest(send, policy(), { ...options(), timeoutMs: 150 }), NetworkError, 'request_timeout');
+  assert(Date.now() - started < 1_000, `took ${Date.now() - started} ms`);
+});
+
+test('sendTokenRequest hands back a successful answer read into memory, status and headers kept', async () => {
+  const { send } = fakeSend([() => drip('{"access_token":"at","token_type":"Bearer","expires_in":3600}', 1, 1, { 'client-request-id': 'c-1' })]);
+  const response = await sendTokenRequest(send, policy(), options());
+  assertEquals(response.status, 200);
+  assertEquals(response.headers.get('client-request-id'), 'c-1');
+  assertEquals(((await response.json()) as { access_token: string }).access_token, 'at');
+});
+
+test('withDeadline cancels its timer once the work is done: the signal never aborts afterwards', async () => {
+  // A pending timer keeps a Durable Object (and its isolate) alive for the whole budget after every call.
+  let seen: AbortSignal | undefined;
+  assertEquals(await withDeadline(30, async (signal) => ((seen = signal), 'done')), 'done');
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assertEquals(seen!.aborted, false);
+});
+
+test('withDeadline aborts work that outlives the budget with a TimeoutError', async () => {
+  const error = await withDeadline(20, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))).catch((e: unknown) => e);
+  assertEquals((error as Error).name, 'TimeoutError');
+  assert(isTimeout(error));
 });

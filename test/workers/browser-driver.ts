@@ -54,6 +54,13 @@ export class CookieJar {
   header(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
+
+  /** A jar holding the same cookies, e.g. to start another browser inside one provider session. */
+  copy(): CookieJar {
+    const jar = new CookieJar();
+    for (const [name, value] of this.cookies) jar.cookies.set(name, value);
+    return jar;
+  }
 }
 
 export interface User {
@@ -64,14 +71,34 @@ export interface User {
 export const alice: User = { username: 'alice@contoso.test', password: 'alice-password' };
 export const bob: User = { username: 'bob@contoso.test', password: 'bob-password' };
 
-/** One browser: its own cookies for the Worker and for the provider. */
+/** A client address of its own (IPv6 documentation range), so that browsers never share a rate-limit bucket. */
+export function randomClientIp(): string {
+  const groups = [...crypto.getRandomValues(new Uint16Array(4))].map((n) => n.toString(16));
+  return `2001:db8:${groups.join(':')}::1`;
+}
+
+export interface BrowserOptions {
+  /** The provider's cookies to start with, e.g. a copy of a signed-in jar (`CookieJar.copy`): single sign-on. */
+  provider?: CookieJar;
+  /** Sent as `CF-Connecting-IP`; a random address of its own by default. */
+  ip?: string;
+}
+
+/** One browser: its own cookies for the Worker and for the provider, and its own client IP. */
 export class Browser {
   readonly worker = new CookieJar();
-  readonly provider = new CookieJar();
-  constructor(readonly env: Env) {}
+  readonly provider: CookieJar;
+  readonly ip: string;
+  constructor(
+    readonly env: Env,
+    options: BrowserOptions = {},
+  ) {
+    this.provider = options.provider ?? new CookieJar();
+    this.ip = options.ip ?? randomClientIp();
+  }
 
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
-    const response = await call(this.env, path, { method: 'GET', key: null, headers: { cookie: this.worker.header(), ...headers } });
+    const response = await call(this.env, path, { method: 'GET', key: null, headers: { cookie: this.worker.header(), 'cf-connecting-ip': this.ip, ...headers } });
     this.worker.store(response);
     return response;
   }
@@ -82,7 +109,7 @@ export class Browser {
       ...(options.json !== undefined ? { json: options.json } : {}),
       ...(options.body !== undefined ? { body: options.body } : {}),
       ...(options.contentType ? { contentType: options.contentType } : {}),
-      headers: { cookie: this.worker.header(), ...options.headers },
+      headers: { cookie: this.worker.header(), 'cf-connecting-ip': this.ip, ...options.headers },
     });
     this.worker.store(response);
     return response;

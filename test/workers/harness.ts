@@ -22,9 +22,14 @@ async function hex(text: string): Promise<string> {
   return [...(await sha256(utf8(text)))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * CALLERS for one test. Caller ids get a per-call suffix: per-caller state that outlives a request (the
+ * cache-bypass rate limit) then starts empty in every test.
+ */
 export async function callersSetting(): Promise<string> {
+  const run = crypto.randomUUID().slice(0, 8);
   const entries = await Promise.all(
-    Object.entries(callers).map(async ([id, c]) => [id, { key_sha256: await hex(c.key), scopes: c.scopes }] as const),
+    Object.entries(callers).map(async ([id, c]) => [`${id}-${run}`, { key_sha256: await hex(c.key), scopes: c.scopes }] as const),
   );
   return JSON.stringify(Object.fromEntries(entries));
 }

@@ -1,6 +1,8 @@
 /** The sign-in's security rules (RFC 9700, OIDC Core), each its own test, in workerd against the provider. */
 import { beforeEach, describe, expect, test } from 'vitest';
-import { idp, provider, sleep } from './harness.ts';
+import { deriveSealingKey, open, seal } from '../../lib/mod.ts';
+import type { SessionCookie } from '../../functions/sessions.ts';
+import { env, idp, provider, sleep } from './harness.ts';
 import { Browser, WORKER_ORIGIN, freshSignInState, signInSettings } from './browser-driver.ts';
 
 beforeEach(freshSignInState);
@@ -107,6 +109,28 @@ describe('flow state', () => {
     expect((await provider.counts())['token:authorization_code'] ?? 0).toBe(0);
   });
 
+  describe('a parameter repeated in the authorization response (RFC 6749 §3.1) is refused before the flow is spent', () => {
+    const pollutions: [string, (answer: URL) => void][] = [
+      ['code=a&code=b', (url) => url.searchParams.append('code', 'another-code')],
+      ['state=S&state=S', (url) => url.searchParams.append('state', url.searchParams.get('state')!)],
+      ['iss twice', (url) => url.searchParams.append('iss', url.searchParams.get('iss')!)],
+    ];
+    for (const [name, pollute] of pollutions) {
+      test(name, async () => {
+        const browser = new Browser(await signInSettings());
+        const answer = (await browser.authenticate(await browser.startSignIn())) as { url: string };
+        const polluted = new URL(answer.url);
+        pollute(polluted);
+        const response = await browser.complete({ url: polluted.href });
+        expect(response.status).toBe(400);
+        expect(await response.text()).toContain('invalid_request');
+        expect((await provider.counts())['token:authorization_code'] ?? 0).toBe(0);
+        // The flow and its transaction cookie survive: the genuine answer still completes the sign-in.
+        expect((await browser.complete(answer)).status).toBe(302);
+      });
+    }
+  });
+
   test('an error answer from the provider is shown by name', async () => {
     const browser = new Browser(await signInSettings());
     const state = new URL(await browser.startSignIn()).searchParams.get('state')!;
@@ -154,14 +178,69 @@ describe('session', () => {
     expect((await browser.token()).status).toBe(401);
   });
 
-  test('every sign-in gets a new session value', async () => {
+  test('every sign-in gets a new session id (compared decrypted, not as sealed cookies)', async () => {
     const browser = new Browser(await signInSettings());
     await browser.signIn();
-    const first = browser.worker.cookies.get('__Host-session');
+    const first = await openSessionCookie(browser);
     await browser.signIn();
-    const second = browser.worker.cookies.get('__Host-session');
-    expect(second).toBeTruthy();
-    expect(second).not.toBe(first);
+    const second = await openSessionCookie(browser);
+    expect(second.hid).toBe(first.hid);
+    expect(second.sid).toMatch(/^[0-9a-f-]{32,}$/);
+    expect(second.sid).not.toBe(first.sid);
+  });
+
+  test('a session cookie over 4 KiB is ignored, even one sealed with our key', async () => {
+    const browser = new Browser(await signInSettings());
+    await browser.signIn();
+    const session = await openSessionCookie(browser);
+    const oversize = await seal(await sessionKey(), '__Host-session', JSON.stringify({ ...session, padding: 'x'.repeat(4096) }));
+    expect(oversize.length).toBeGreaterThan(4096);
+    browser.worker.cookies.set('__Host-session', oversize);
+    expect((await browser.get('/auth/me')).status).toBe(401);
+    expect((await browser.token()).status).toBe(401);
+  });
+
+  test('oversize cookies of any name are never a 500 or a 431', async () => {
+    const settings = await signInSettings();
+    const browser = new Browser(settings);
+    const state = new URL(await browser.startSignIn()).searchParams.get('state')!;
+    browser.worker.cookies.set('__Host-session', `v1.${'A'.repeat(8000)}`);
+    browser.worker.cookies.set(`__Host-txn-${state.slice(0, 16)}`, `v1.${'B'.repeat(8000)}`);
+    for (let i = 0; i < 8; i++) browser.worker.cookies.set(`junk${i}`, 'C'.repeat(4000));
+    const answers = {
+      me: (await browser.get('/auth/me')).status,
+      token: (await browser.token()).status,
+      callback: (await browser.get(`/auth/callback?code=x&state=${state}`)).status,
+      login: (await browser.get('/auth/login?returnTo=/')).status,
+      logout: (await browser.post('/auth/logout', { headers: { origin: WORKER_ORIGIN } })).status,
+    };
+    expect(answers).toEqual({ me: 401, token: 401, callback: 400, login: 302, logout: 302 });
+  });
+});
+
+describe('/auth/logout', () => {
+  const refusedOrigins: [string, Record<string, string>][] = [
+    ['without an Origin', {}],
+    ['from a foreign Origin', { origin: 'https://evil.example' }],
+    ['from an opaque Origin (null)', { origin: 'null' }],
+    ['from a look-alike Origin', { origin: `${WORKER_ORIGIN}.evil.example` }],
+  ];
+  for (const [name, headers] of refusedOrigins) {
+    test(`${name} is refused (403) and the session stays`, async () => {
+      const browser = new Browser(await signInSettings());
+      await browser.signIn();
+      const response = await browser.post('/auth/logout', { headers });
+      expect(response.status).toBe(403);
+      expect(response.headers.get('location')).toBeNull();
+      expect((await browser.get('/auth/me')).status).toBe(200);
+    });
+  }
+
+  test('from our own Origin ends the session', async () => {
+    const browser = new Browser(await signInSettings());
+    await browser.signIn();
+    expect((await browser.post('/auth/logout', { headers: { origin: WORKER_ORIGIN } })).status).toBe(302);
+    expect((await browser.get('/auth/me')).status).toBe(401);
   });
 });
 
@@ -259,3 +338,14 @@ describe('/auth/token', () => {
     expect(body.error_codes).toEqual([700082]);
   });
 });
+
+async function sessionKey(): Promise<CryptoKey> {
+  return deriveSealingKey(env.SESSION_KEY as string, 'SESSION_KEY', 'session-cookies/v1');
+}
+
+/** The browser's session cookie, decrypted as the Worker reads it. */
+async function openSessionCookie(browser: Browser): Promise<SessionCookie> {
+  const text = await open(await sessionKey(), '__Host-session', browser.worker.cookies.get('__Host-session')!);
+  if (text === null) throw new Error('the session cookie does not open');
+  return JSON.parse(text) as SessionCookie;
+}

@@ -35,7 +35,7 @@ describe('sign-in', () => {
   });
 
   test('signs in through the multi-tenant "common" authority, resolving the {tenantid} issuer', async () => {
-    const browser = new Browser(await signInSettings({ AUTHORITY: `${idp.origin}/common` }));
+    const browser = new Browser(await signInSettings({ AUTHORITY: `${idp.origin}/common`, ALLOWED_TENANTS: idp.tenants.primary }));
     const response = await browser.signIn();
     expect(response.status).toBe(302);
     const me = (await (await browser.get('/auth/me')).json()) as { account: { tenantId: string }; claims: { iss: string } };
