@@ -5,13 +5,17 @@
  * A claims challenge is a JSON object of at most 4 KiB.
  */
 import { beforeEach, describe, expect, test } from 'vitest';
-import { call, callers, provider, settings } from './harness.ts';
+import { atStartOfRateLimitWindow, call, callers, provider, settings } from './harness.ts';
 import { Browser, bob, freshSignInState, signInSettings } from './browser-driver.ts';
 
 const SCOPES = ['api://downstream/.default'];
 const LIMIT = 10;
 
-beforeEach(freshSignInState);
+beforeEach(async () => {
+  await freshSignInState();
+  // Each burst here takes a second or two: it must not straddle two counting windows.
+  await atStartOfRateLimitWindow(10_000);
+});
 
 function bypassing(env: Awaited<ReturnType<typeof settings>>, key: string = callers.orders.key, extra: Record<string, unknown> = { force_refresh: true }) {
   return call(env, '/token/client', { key, json: { scopes: SCOPES, ...extra } });

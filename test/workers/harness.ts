@@ -121,6 +121,15 @@ export async function appTokenStorageKey(target: string, clientId = idp.webApp.c
   );
 }
 
+/**
+ * Miniflare's rate limiter counts in one-minute windows aligned to the wall clock: a burst that must fall
+ * in one window starts with at least `marginMs` of it left.
+ */
+export async function atStartOfRateLimitWindow(marginMs: number): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < marginMs) await sleep(left + 200);
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -5,21 +5,12 @@
  */
 import { beforeEach, describe, expect, test } from 'vitest';
 import { clientAddressKey } from '../../functions/rate-limits.ts';
-import { env, sleep } from './harness.ts';
+import { env, atStartOfRateLimitWindow } from './harness.ts';
 import { Browser, freshSignInState, randomClientIp, signInSettings } from './browser-driver.ts';
 
 beforeEach(freshSignInState);
 
 const LIMIT = 60;
-
-/**
- * Miniflare counts in windows aligned to the wall clock: start a burst early in one, so that all of it
- * falls in the same window (a burst takes a few seconds; 20 s of margin).
- */
-async function atStartOfWindow(): Promise<void> {
-  const into = Date.now() % 60_000;
-  if (into > 40_000) await sleep(60_000 - into + 200);
-}
 
 describe('sign-in rate limits (per client address, per minute)', () => {
   test('the binding the limits use exists in this Worker', () => {
@@ -31,7 +22,7 @@ describe('sign-in rate limits (per client address, per minute)', () => {
   test(`the ${LIMIT + 1}st /auth/login from one address is 429 with Retry-After; another address is unaffected`, async () => {
     const settings = await signInSettings();
     const ip = randomClientIp();
-    await atStartOfWindow();
+    await atStartOfRateLimitWindow(20_000);
     const statuses = [];
     for (let i = 0; i < LIMIT; i++) statuses.push((await new Browser(settings, { ip }).get('/auth/login?returnTo=/')).status);
     expect(statuses).toEqual(Array(LIMIT).fill(302));
@@ -47,7 +38,7 @@ describe('sign-in rate limits (per client address, per minute)', () => {
   test(`the ${LIMIT + 1}st /auth/callback from one address is 429 with Retry-After`, async () => {
     const settings = await signInSettings();
     const ip = randomClientIp();
-    await atStartOfWindow();
+    await atStartOfRateLimitWindow(20_000);
     for (let i = 0; i < LIMIT; i++) expect((await new Browser(settings, { ip }).get('/auth/callback?code=x')).status).toBe(400);
     const limited = await new Browser(settings, { ip }).post('/auth/callback', { body: 'code=x', contentType: 'application/x-www-form-urlencoded' });
     expect(limited.status).toBe(429);
