@@ -37,7 +37,7 @@ console.log(`
 Local identity provider: ${idp.authority()}
 Worker: ${origin}
 
-Sign in in a browser at ${origin}/ as ${idp.users.map((u) => `${u.username} / ${u.password}`).join(' or ')}.
+Sign in in a browser at ${origin}/ as ${idp.users.filter((u) => u.tenants.includes(idp.tenants.primary)).map((u) => `${u.username} / ${u.password}`).join(" or ")}.
 
 Get an app token:
   curl -s -X POST http://localhost:${workerPort}/token/client \\
