@@ -10,6 +10,8 @@ import type { Deps } from './deps.ts';
 import type { RateLimits } from './rate-limits.ts';
 import { errorResponse, unexpectedErrorResponse } from './errors.ts';
 import { demoRoutes } from './routes/demo.ts';
+import { onBehalfOfRoutes } from './routes/on-behalf-of.ts';
+import { profileRoutes } from './routes/profile.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 import { clientTokenRoutes } from './routes/token-client.ts';
@@ -70,6 +72,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   // Only POST builds deps: any other method is a 405 even on a deployment without settings.
   app.post('/token/client', limitBody, withDeps);
   app.route('/token/client', clientTokenRoutes);
+  app.post('/token/obo', limitBody, withDeps);
+  app.route('/token/obo', onBehalfOfRoutes);
 
   const { signInStores } = options;
   if (signInStores) {
@@ -84,6 +88,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     app.use('/demo.js', withDeps);
     app.use('/api/*', withDeps);
     app.route('/', demoRoutes);
+    // The demo middle tier calls the demo API as any client would: a new request through this app.
+    app.route('/', profileRoutes((c, request) => Promise.resolve(app.fetch(request, c.env))));
   }
 
   return app;

@@ -4,7 +4,7 @@
  * Route-specific settings (CALLERS, the sign-in settings) are parsed on first use, so a deployment
  * that serves only one kind of route need not configure the other.
  */
-import { ConfidentialClientApplication, ProviderMetadataCache, type CacheStore, type Settings } from '../lib/mod.ts';
+import { ClientConfigurationError, ConfidentialClientApplication, ProviderMetadataCache, normalizeScopes, requireSetting, type CacheStore, type Settings } from '../lib/mod.ts';
 import { parseCallers, type Caller } from './callers.ts';
 import { parseWebSettings, type WebSettings } from './web-settings.ts';
 
@@ -12,6 +12,8 @@ export interface Deps {
   client: ConfidentialClientApplication;
   callers(): Caller[];
   web(): Promise<WebSettings>;
+  /** OBO_SCOPES: the downstream scopes /token/obo hands out; the first is the demo middle tier's. */
+  oboScopes(): readonly string[];
 }
 
 export const SETTING_NAMES = [
@@ -33,6 +35,9 @@ export const SETTING_NAMES = [
   'ALLOWED_ORIGINS',
   'POST_LOGOUT_REDIRECT_URI',
   'ALLOWED_TENANTS',
+  'API_AUDIENCES',
+  'API_SCOPE',
+  'OBO_SCOPES',
 ] as const;
 
 function pickSettings(source: Settings): Settings {
@@ -73,14 +78,28 @@ export async function createDeps(source: Settings, store: CacheStore, fetchImpl:
   const settings = pickSettings(source);
   const client = await ConfidentialClientApplication.fromSettings(settings, { cacheStore: store, fetch: fetchImpl, metadata: providerMetadata });
   let callers: Caller[] | undefined;
+  let oboScopes: readonly string[] | undefined;
   let web: Promise<WebSettings> | undefined;
   return {
     client,
     callers: () => (callers ??= parseCallers(settings.CALLERS)),
+    oboScopes: () => (oboScopes ??= parseScopeList(settings, 'OBO_SCOPES')),
     web: () => {
       web ??= parseWebSettings(settings);
       web.catch(() => (web = undefined));
       return web;
     },
   };
+}
+
+/** A required setting of space- or comma-separated scopes, in the order given. */
+function parseScopeList(settings: Settings, name: string): readonly string[] {
+  const raw = requireSetting(settings, name);
+  const scopes = raw.split(/[\s,]+/).filter(Boolean);
+  try {
+    normalizeScopes(scopes);
+    return scopes;
+  } catch {
+    throw new ClientConfigurationError(name, 'must be space- or comma-separated scopes');
+  }
 }

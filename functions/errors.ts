@@ -19,6 +19,7 @@ const CALLER_STATUS: Record<CallerErrorCode, Status> = {
   forbidden: 403,
   rate_limited: 429,
   access_denied: 403,
+  invalid_token: 401,
 };
 
 /** Provider errors that the caller caused by what it asked for; all others are our upstream's problem. */
@@ -73,10 +74,22 @@ export function errorResponse(error: AuthError, correlationId: string): Response
   }
   const retryAfter = retryAfterOf(error);
   if (retryAfter !== undefined) headers.set('retry-after', String(retryAfter));
-  if (error instanceof CallerError && error.errorCode === 'invalid_client') {
-    headers.set('www-authenticate', 'Bearer realm="edge-token-functions", error="invalid_client"');
-  }
+  const challenge = bearerChallenge(error);
+  if (challenge) headers.set('www-authenticate', challenge);
   return new Response(JSON.stringify(body), { status: statusFor(error), headers });
+}
+
+/**
+ * The `WWW-Authenticate` of a 401 (RFC 6750 §3): which credential failed, and for a Conditional Access
+ * step-up the claims the caller must come back with (base64, as Microsoft documents for claims challenges).
+ */
+function bearerChallenge(error: AuthError): string | undefined {
+  if (error instanceof CallerError && error.errorCode === 'invalid_client') return 'Bearer realm="edge-token-functions", error="invalid_client"';
+  if (error instanceof CallerError && error.errorCode === 'invalid_token') return 'Bearer realm="edge-token-functions", error="invalid_token"';
+  if (error instanceof InteractionRequiredError && error.claims) {
+    return `Bearer realm="edge-token-functions", error="insufficient_claims", claims="${btoa(String.fromCharCode(...new TextEncoder().encode(error.claims)))}"`;
+  }
+  return undefined;
 }
 
 /** Anything that is not an AuthError is our bug: a 500 that says so without leaking details. */

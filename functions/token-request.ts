@@ -29,7 +29,8 @@ export function parseTokenRequest(body: BodyParameters): TokenRequest {
   return { scopes, forceRefresh, ...(claims ? { claims } : {}) };
 }
 
-function assertClaimsChallenge(claims: unknown): asserts claims is string {
+/** @throws CallerError `invalid_request` unless `claims` is a JSON object of at most 4 KiB in a string. */
+export function assertClaimsChallenge(claims: unknown): asserts claims is string {
   if (typeof claims !== 'string') throw new CallerError('invalid_request', 'claims must be a JSON string');
   if (new TextEncoder().encode(claims).byteLength > MAX_CLAIMS_BYTES) {
     throw new CallerError('invalid_request', `claims must be at most ${MAX_CLAIMS_BYTES} bytes`);

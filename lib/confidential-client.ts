@@ -6,9 +6,11 @@
 import type { AccountInfo, AccountRecord } from './account.ts';
 import { TokenCache } from './cache/token-cache.ts';
 import { KeyedMutex, SingleFlight } from './concurrency.ts';
+import { ValidatedAssertions } from './cache/validated-assertions.ts';
 import { parseClientSettings, type ConfidentialClientConfig, type Settings } from './config.ts';
 import { getAccounts, removeAccount } from './flows/accounts.ts';
-import { deserializeCache, serializeCache } from './flows/cache-serialization.ts';
+import { deserializeCache, serializeCache, serializeOnBehalfOfCache } from './flows/cache-serialization.ts';
+import { acquireTokenOnBehalfOf, validateCallerAssertion, type CallerAssertion, type OnBehalfOfRequest } from './flows/on-behalf-of.ts';
 import { acquireTokenByAuthCodeFlow, initiateAuthCodeFlow, type AuthCodeFlowRequest, type AuthCodeResult } from './flows/auth-code.ts';
 import { acquireTokenForClient, type ClientCredentialRequest } from './flows/client-credentials.ts';
 import { authorizationServer, idTokenContext, type AuthenticationResult, type CallOptions, type ClientContext, type ClientDependencies } from './flows/context.ts';
@@ -39,7 +41,7 @@ export class ConfidentialClientApplication {
 
   constructor(config: ConfidentialClientConfig, deps: ClientDependencies) {
     this.config = config;
-    this.ctx = { config, deps, flights: new SingleFlight(), accountLocks: new KeyedMutex() };
+    this.ctx = { config, deps, flights: new SingleFlight(), accountLocks: new KeyedMutex(), assertions: new ValidatedAssertions() };
   }
 
   /**
@@ -64,6 +66,24 @@ export class ConfidentialClientApplication {
    */
   acquireTokenForClient(request: ClientCredentialRequest, options: CallOptions = {}): Promise<AuthenticationResult> {
     return acquireTokenForClient(this.ctx, request, options);
+  }
+
+  /**
+   * A token for a downstream API as the user whose access token for this API is `userAssertion` (MSAL's
+   * acquireTokenOnBehalfOf). The assertion is validated here first (API_AUDIENCES, API_SCOPE, tenant).
+   * @throws CallerError `invalid_token` without any provider call; InteractionRequiredError for a step-up.
+   */
+  acquireTokenOnBehalfOf(request: OnBehalfOfRequest, options: CallOptions = {}): Promise<AuthenticationResult> {
+    return acquireTokenOnBehalfOf(this.ctx, request, options);
+  }
+
+  /**
+   * The incoming access token as this API accepts it (API_AUDIENCES, API_SCOPE, tenant, a user):
+   * what acquireTokenOnBehalfOf checks first. Remembered per isolate until it expires.
+   * @throws CallerError `invalid_token`
+   */
+  validateCallerAssertion(userAssertion: string): Promise<CallerAssertion> {
+    return validateCallerAssertion(this.ctx, userAssertion);
   }
 
   /** The flow to keep (single-use) until the provider redirects back: auth URI, state, nonce, PKCE verifier. */
@@ -109,6 +129,11 @@ export class ConfidentialClientApplication {
   /** One account's cache in MSAL's unified JSON format. */
   serializeCache(store: AccountStore<AccountRecord>, homeAccountId: string): Promise<string> {
     return serializeCache(this.ctx, store, homeAccountId);
+  }
+
+  /** The on-behalf-of token cached for this assertion and scopes, in MSAL's JSON format (msal-node reads it). */
+  serializeOnBehalfOfCache(request: { userAssertion: string; scopes: readonly string[] }): Promise<string> {
+    return serializeOnBehalfOfCache(this.ctx, request);
   }
 
   /** Imports the accounts of an MSAL JSON cache that belong to this client (trusted input). */

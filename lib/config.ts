@@ -21,6 +21,8 @@ export interface ConfidentialClientConfig {
   retryDelayMs: number;
   /** Tenants whose users may sign in; required with a multi-tenant authority (tenants.ts). */
   allowedTenants?: TenantAllowList;
+  /** This app as an API (on-behalf-of): the audiences its callers' tokens carry, and the scope they need. */
+  api: { audiences: readonly string[]; scope: string | undefined };
 }
 
 export interface ParsedClientSettings {
@@ -75,6 +77,11 @@ export async function parseClientSettings(settings: Settings): Promise<ParsedCli
       timeoutMs: integerSetting(settings, 'PROVIDER_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, 100, 60_000),
       retryDelayMs: integerSetting(settings, 'PROVIDER_RETRY_DELAY_MS', DEFAULT_RETRY_DELAY_MS, 0, 10_000),
       ...(allowedTenants ? { allowedTenants } : {}),
+      api: {
+        // Entra puts either form in `aud`, depending on the token version the API accepts.
+        audiences: (optionalSetting(settings, 'API_AUDIENCES') ?? `api://${clientId},${clientId}`).split(/[\s,]+/).filter(Boolean),
+        scope: optionalSetting(settings, 'API_SCOPE'),
+      },
     },
     sealingKey,
   };

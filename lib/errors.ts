@@ -50,7 +50,8 @@ export type CallerErrorCode =
   | 'no_session'
   | 'forbidden'
   | 'rate_limited'
-  | 'access_denied';
+  | 'access_denied'
+  | 'invalid_token';
 
 /** The caller of our endpoint made a mistake; nothing was sent to the provider. */
 export class CallerError extends AuthError {

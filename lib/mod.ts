@@ -12,6 +12,7 @@ export type { AuthenticationResult, CallOptions } from './flows/context.ts';
 export type { ClientCredentialRequest } from './flows/client-credentials.ts';
 export type { AuthCodeFlowRequest, AuthCodeResult } from './flows/auth-code.ts';
 export type { SilentRequest } from './flows/silent.ts';
+export type { OnBehalfOfRequest } from './flows/on-behalf-of.ts';
 export type { AuthCodeFlow, ResponseMode } from './oauth/authorization-code.ts';
 
 // Accounts.

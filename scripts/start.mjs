@@ -25,7 +25,10 @@ const vars = {
   TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
   CALLERS: JSON.stringify(callers),
   REDIRECT_URI: `${origin}/auth/callback`,
-  SPA_SCOPES: 'api://downstream/read',
+  // The demo API's scope first, then this app's own API (the middle tier calls the demo API on behalf of the user).
+  SPA_SCOPES: 'api://downstream/read api://web-app/access_as_user',
+  API_SCOPE: 'access_as_user',
+  OBO_SCOPES: 'api://downstream/read',
   SESSION_KEY: randomBytes(32).toString('base64url'),
   ALLOWED_ORIGINS: origin,
   POST_LOGOUT_REDIRECT_URI: `${origin}/`,

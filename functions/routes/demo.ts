@@ -33,6 +33,15 @@ const PAGE = `<!doctype html>
   <h2>Account</h2><pre id="account"></pre>
   <h2>Token</h2><pre id="token">(none yet)</pre>
   <h2>API answer</h2><pre id="api">(not called yet)</pre>
+  <h2>Through the middle tier</h2>
+  <p>This app's own API (<code>/api/profile</code>) checks your token for it, gets a token for the demo API on your behalf, and calls it.</p>
+  <button id="call-profile" type="button">Call the API through the middle tier</button>
+  <pre id="profile">(not called yet)</pre>
+  <div id="step-up" hidden>
+    <p>The API needs more from your sign-in (a claims challenge, e.g. Conditional Access asking for multi-factor authentication):</p>
+    <pre id="challenge"></pre>
+    <a class="button" id="sign-in-again" href="/auth/login?returnTo=/">Sign in again to satisfy it</a>
+  </div>
 </section>
 <script src="/demo.js"></script>
 </body>
@@ -57,13 +66,27 @@ async function showSession() {
   $('signed-in').hidden = false;
 }
 
-$('get-token').addEventListener('click', async () => {
-  const response = await fetch('/auth/token', {
+/** POST /auth/token: an access token of the signed-in user, from the session (CSRF header, same-origin cookies). */
+function requestToken(request) {
+  return fetch('/auth/token', {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'content-type': 'application/json', 'x-requested-with': 'fetch' },
-    body: JSON.stringify({ scopes: window.SPA_SCOPES }),
+    body: JSON.stringify(request),
   });
+}
+
+async function jsonOf(response) {
+  try {
+    return await response.json();
+  } catch {
+    return {};
+  }
+}
+
+// A token is for one API: the demo API's scope (the first SPA scope) here, this app's API's below.
+$('get-token').addEventListener('click', async () => {
+  const response = await requestToken({ scopes: window.SPA_SCOPES.slice(0, 1) });
   const body = await response.json();
   if (!response.ok) {
     $('token').textContent = 'Error ' + response.status + ': ' + body.error + ' ' + (body.error_description || '');
@@ -78,6 +101,87 @@ $('get-token').addEventListener('click', async () => {
 $('call-api').addEventListener('click', async () => {
   const response = await fetch('/api/demo', { headers: { authorization: 'Bearer ' + accessToken } });
   $('api').textContent = response.status + ' ' + JSON.stringify(await response.json(), null, 2);
+});
+
+/** The claims challenge of a 401 \`WWW-Authenticate: Bearer error="insufficient_claims", claims="<base64>"\`, as JSON text. */
+function claimsChallenge(response, body) {
+  const header = response.headers.get('www-authenticate') || '';
+  const params = {};
+  for (const [, name, value] of header.matchAll(/([A-Za-z_]+)="([^"]*)"/g)) params[name.toLowerCase()] = value;
+  if (params.error !== 'insufficient_claims') return null;
+  let text = null;
+  if (params.claims) {
+    try {
+      const b64 = params.claims.replace(/-/g, '+').replace(/_/g, '/');
+      const bytes = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      text = null;
+    }
+  }
+  if (text === null && typeof body.claims === 'string') text = body.claims;
+  return text === null ? null : jsonObjectText(text);
+}
+
+// After signing in again to answer a challenge, the next token for the API is a new one (not the
+// cached token the API refused), obtained with the new sign-in.
+const STEP_UP_KEY = 'edge-token-functions.step-up';
+
+/** Shows a claims challenge (JSON text) and the link that signs in again with it. */
+function showChallenge(challenge) {
+  $('challenge').textContent = JSON.stringify(JSON.parse(challenge), null, 2);
+  $('sign-in-again').href = '/auth/login?returnTo=/&claims=' + encodeURIComponent(challenge);
+  $('step-up').hidden = false;
+}
+
+/** JSON text of a JSON object, else null. */
+function jsonObjectText(text) {
+  try {
+    const parsed = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+$('call-profile').addEventListener('click', async () => {
+  const button = $('call-profile');
+  button.disabled = true;
+  $('step-up').hidden = true;
+  $('profile').textContent = 'Calling…';
+  try {
+    if (!window.MIDDLE_TIER_SCOPE) {
+      $('profile').textContent = "SPA_SCOPES has no scope for this app's own API (api://<CLIENT_ID>/…).";
+      return;
+    }
+    const afterStepUp = sessionStorage.getItem(STEP_UP_KEY) === '1';
+    const tokenResponse = await requestToken({ scopes: [window.MIDDLE_TIER_SCOPE], ...(afterStepUp ? { force_refresh: true } : {}) });
+    const token = await jsonOf(tokenResponse);
+    if (!tokenResponse.ok) {
+      $('profile').textContent = 'No token for ' + window.MIDDLE_TIER_SCOPE + ': ' + tokenResponse.status + ' ' + JSON.stringify(token, null, 2);
+      if (token.error === 'interaction_required') {
+        // The provider's own challenge (on the refresh), answered the same way; else a plain sign-in.
+        const challenge = typeof token.claims === 'string' ? jsonObjectText(token.claims) : null;
+        if (challenge) showChallenge(challenge);
+        else location.href = '/auth/login?returnTo=/';
+      }
+      return;
+    }
+    sessionStorage.removeItem(STEP_UP_KEY);
+    const response = await fetch('/api/profile', { headers: { authorization: 'Bearer ' + token.access_token } });
+    const body = await jsonOf(response);
+    $('profile').textContent = response.status + ' ' + JSON.stringify(body, null, 2);
+    const challenge = response.status === 401 ? claimsChallenge(response, body) : null;
+    if (challenge) showChallenge(challenge);
+  } catch (error) {
+    $('profile').textContent = 'Failed: ' + String((error && error.message) || error);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$('sign-in-again').addEventListener('click', () => {
+  sessionStorage.setItem(STEP_UP_KEY, '1');
 });
 
 showSession();
@@ -98,7 +202,11 @@ demoRoutes.get('/', (c) => c.body(PAGE, 200, HTML_HEADERS));
 
 demoRoutes.get('/demo.js', async (c) => {
   const web = await c.var.deps.web();
-  const script = `window.SPA_SCOPES = ${JSON.stringify(web.spaScopes)};\n${SCRIPT}`;
+  const settings = [
+    `window.SPA_SCOPES = ${scriptJson(web.spaScopes)};`,
+    `window.MIDDLE_TIER_SCOPE = ${scriptJson(middleTierScope(web.spaScopes, c.var.deps.client.config.clientId) ?? null)};`,
+  ];
+  const script = `${settings.join('\n')}\n${SCRIPT}`;
   return c.body(script, 200, { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff', 'cache-control': 'no-store' });
 });
 
@@ -122,6 +230,20 @@ demoRoutes.get('/api/demo', async (c) => {
     tid: claims.tid,
   });
 });
+
+/**
+ * The SPA scope for this app's own API (what `/api/profile` accepts): the one whose resource is
+ * `api://<CLIENT_ID>` or `<CLIENT_ID>`, the default `API_AUDIENCES`.
+ */
+function middleTierScope(spaScopes: readonly string[], clientId: string): string | undefined {
+  const audiences = new Set([`api://${clientId}`, clientId]);
+  return spaScopes.find((scope) => audiences.has(resourceOf(scope)));
+}
+
+/** JSON for a script: `<`, U+2028 and U+2029 escaped, so no value can end the script or break the line. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<\u2028\u2029]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 /** `api://downstream/read` → `read` (the name Entra puts in `scp`). */
 function scopeName(scope: string): string {

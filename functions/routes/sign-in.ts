@@ -12,6 +12,7 @@ import { navigation } from '../navigation.ts';
 import { FLOW_TTL_SECONDS } from '../pending-sign-in.ts';
 import { clientAddressKey, enforceRateLimit } from '../rate-limits.ts';
 import { readBodyParameters } from '../request-body.ts';
+import { assertClaimsChallenge } from '../token-request.ts';
 import { isSafeReturnPath, normaliseReturnTo } from '../return-to.ts';
 import { SESSION_TTL_SECONDS, sessionCookie } from '../sessions.ts';
 import type { WebSettings } from '../web-settings.ts';
@@ -78,6 +79,8 @@ signInRoutes.get(
       redirectUri: web.redirectUri.href,
       responseMode,
       ...optionalQuery(c, { prompt: 'prompt', loginHint: 'login_hint', domainHint: 'domain_hint' }),
+      // Signing in again with a claims challenge (a Conditional Access step-up) answers it.
+      ...claimsChallenge(c.req.query('claims')),
     });
     await c.var.signIn.flows.put(flow.state, { flow, returnTo }, { ttlSeconds: FLOW_TTL_SECONDS });
     // form_post comes back as a cross-site POST, which only carries SameSite=None cookies.
@@ -154,4 +157,10 @@ function optionalQuery<K extends string>(c: Context<AppEnv>, names: Record<K, st
     if (value && value.length <= 256) out[key] = value;
   }
   return out;
+}
+
+function claimsChallenge(claims: string | undefined): { claims?: string } {
+  if (claims === undefined) return {};
+  assertClaimsChallenge(claims);
+  return { claims };
 }

@@ -17,6 +17,8 @@ export interface AccessTokenEntity {
   extended_expires_on: string;
   refresh_on?: string;
   token_type: string;
+  /** On-behalf-of tokens: base64url SHA-256 of the user's assertion (msal-node writes it so, camelCase). */
+  userAssertionHash?: string;
 }
 
 /** The fields that identify an access token; the rest is payload. */
@@ -27,11 +29,15 @@ export interface AccessTokenQuery {
   realm: string;
   /** Normalised, space-joined scopes (MSAL's `target`). */
   target: string;
+  /** On-behalf-of: whose assertion the token was exchanged for; part of the key, so one user's token is never another's. */
+  userAssertionHash?: string;
 }
 
 /** MSAL's credential key: `<home_account_id>-<environment>-accesstoken-<client_id>-<realm>-<target>`, lower-cased. */
 export function accessTokenKey(query: AccessTokenQuery): string {
-  return [query.homeAccountId, query.environment, 'accesstoken', query.clientId, query.realm, query.target].join('-').toLowerCase();
+  const key = [query.homeAccountId, query.environment, 'accesstoken', query.clientId, query.realm, query.target].join('-').toLowerCase();
+  // The assertion hash is base64url: appended after lower-casing, since case is part of its value.
+  return query.userAssertionHash === undefined ? key : `${key}-${query.userAssertionHash}`;
 }
 
 export function matchesQuery(entity: AccessTokenEntity, query: AccessTokenQuery): boolean {
@@ -45,6 +51,7 @@ export function queryOf(entity: AccessTokenEntity): AccessTokenQuery {
     clientId: entity.client_id,
     realm: entity.realm,
     target: entity.target,
+    ...(entity.userAssertionHash !== undefined ? { userAssertionHash: entity.userAssertionHash } : {}),
   };
 }
 
@@ -78,6 +85,7 @@ export function accessTokenEntity(
     extended_expires_on: String(at + Math.max(response.expires_in, response.ext_expires_in ?? 0)),
     token_type: response.token_type?.toLowerCase() === 'bearer' || !response.token_type ? 'Bearer' : response.token_type,
   };
+  if (query.userAssertionHash !== undefined) entity.userAssertionHash = query.userAssertionHash;
   if (response.refresh_in !== undefined && response.refresh_in > 0 && response.refresh_in < response.expires_in) {
     entity.refresh_on = String(at + response.refresh_in);
   }

@@ -5,7 +5,7 @@
  */
 import { base64url, sha256 } from '../encoding.ts';
 import type { CacheStore } from '../storage/ports.ts';
-import { accessTokenKey, matchesQuery, type AccessTokenEntity, type AccessTokenQuery } from './entities.ts';
+import { accessTokenKey, matchesQuery, queryOf, type AccessTokenEntity, type AccessTokenQuery } from './entities.ts';
 import { storeTtlSeconds } from './freshness.ts';
 import { open, seal } from './seal.ts';
 
@@ -58,13 +58,7 @@ export class TokenCache {
   }
 
   async saveAccessToken(entity: AccessTokenEntity, nowMs: number): Promise<void> {
-    const msalKey = accessTokenKey({
-      homeAccountId: entity.home_account_id,
-      environment: entity.environment,
-      clientId: entity.client_id,
-      realm: entity.realm,
-      target: entity.target,
-    });
+    const msalKey = accessTokenKey(queryOf(entity));
     const storageKey = await storageKeyFor(msalKey);
     this.remember(msalKey, { entity, storageKey });
     await this.store.put(storageKey, await seal(this.sealingKey, storageKey, JSON.stringify(entity)), {

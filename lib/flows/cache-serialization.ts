@@ -10,6 +10,8 @@ import { CallerError } from '../errors.ts';
 import { scopesToTarget, withoutOidcScopes } from '../scopes.ts';
 import type { AccountStore } from '../storage/ports.ts';
 import type { ClientContext } from './context.ts';
+import { onBehalfOfQuery, validateCallerAssertion } from './on-behalf-of.ts';
+import { normalizeScopes } from '../scopes.ts';
 import {
   msalKeys,
   type AccessTokenEntity,
@@ -48,6 +50,19 @@ export async function serializeCache(ctx: ClientContext, store: AccountStore<Acc
       if (entity) cache.AccessToken[msalKeys.accessToken(entity)] = entity;
     }
   }
+  return JSON.stringify(cache);
+}
+
+/**
+ * The on-behalf-of token cached for one user's assertion and these scopes, in MSAL's JSON format: the
+ * AccessToken entity with its `userAssertionHash`, which msal-node's acquireTokenOnBehalfOf answers from.
+ * @throws CallerError `invalid_token` for an assertion this API does not accept.
+ */
+export async function serializeOnBehalfOfCache(ctx: ClientContext, request: { userAssertion: string; scopes: readonly string[] }): Promise<string> {
+  const caller = await validateCallerAssertion(ctx, request.userAssertion);
+  const cache = emptyCache();
+  const entity = await ctx.deps.cache.getAccessToken(onBehalfOfQuery(ctx, caller, normalizeScopes(request.scopes)), ctx.deps.now());
+  if (entity) cache.AccessToken[msalKeys.accessToken(entity)] = entity;
   return JSON.stringify(cache);
 }
 

@@ -11,6 +11,7 @@ import type { IdTokenContext } from '../oauth/id-token.ts';
 import type { ThrottlingCache } from '../oauth/provider-http.ts';
 import type { ProviderMetadataCache } from '../oauth/provider-metadata.ts';
 import type { TokenEndpoint } from '../oauth/token-endpoint.ts';
+import type { ValidatedAssertions } from '../cache/validated-assertions.ts';
 
 export interface ClientDependencies {
   cache: TokenCache;
@@ -29,6 +30,8 @@ export interface ClientContext {
   flights: SingleFlight<AuthenticationResult>;
   /** A refresh token may be rotated by each use: one redemption per account at a time. */
   accountLocks: KeyedMutex;
+  /** On-behalf-of: incoming tokens already validated, until they expire. */
+  assertions: ValidatedAssertions;
 }
 
 export interface AuthenticationResult {

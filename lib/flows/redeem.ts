@@ -12,7 +12,7 @@ import { sendTokenRequest } from '../oauth/provider-http.ts';
 import type { SendInit, TokenEndpoint, TokenResponse } from '../oauth/token-endpoint.ts';
 import { authorizationServer, idTokenContext, toResult, tokenEndpoint, type AuthenticationResult, type ClientContext } from './context.ts';
 
-export type GrantType = 'client_credentials' | 'authorization_code' | 'refresh_token';
+export type GrantType = 'client_credentials' | 'authorization_code' | 'refresh_token' | 'jwt-bearer';
 
 const GRANT_RULES: Record<GrantType, { retry: boolean; userGrant: boolean }> = {
   // Idempotent: a lost answer costs nothing but a second token.
@@ -20,6 +20,8 @@ const GRANT_RULES: Record<GrantType, { retry: boolean; userGrant: boolean }> = {
   // Never replayed: a code is single-use, and a lost answer to a refresh may have rotated the token.
   authorization_code: { retry: false, userGrant: true },
   refresh_token: { retry: false, userGrant: true },
+  // On-behalf-of: the assertion may be exchanged again; a step-up is the user's to answer.
+  'jwt-bearer': { retry: true, userGrant: true },
 };
 
 export interface TokenStep<T extends TokenResponse> {

@@ -12,8 +12,8 @@ export interface AccessTokenContext extends Omit<IdTokenContext, 'clientId'> {}
 
 /** What an API requires of the tokens it accepts. */
 export interface AccessTokenRequirements {
-  /** The API's identifier the token's `aud` must carry; an empty one is a configuration error. */
-  audience: string;
+  /** The API's identifier(s), one of which the token's `aud` must carry; an empty one is a configuration error. */
+  audience: string | readonly string[];
   /** Delegated permissions: every one must be in `scp` (space-separated). */
   requiredScopes?: readonly string[];
   /** Application permissions: every one must be in `roles`. When both lists are given, either suffices. */
@@ -46,7 +46,8 @@ export async function validateAccessToken(token: string, ctx: AccessTokenContext
 }
 
 function checkRequirements(ctx: AccessTokenContext, required: AccessTokenRequirements): void {
-  if (typeof required.audience !== 'string' || required.audience.trim() === '') {
+  const audiences = typeof required.audience === 'string' ? [required.audience] : required.audience;
+  if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string' || a.trim() === '')) {
     throw new ClientConfigurationError('the access-token audience', 'is empty: a token for any API would do');
   }
   if (!required.requiredScopes?.length && !required.requiredRoles?.length) {
@@ -65,7 +66,7 @@ function forbidden(reason: string): CallerError {
   return new CallerError('forbidden', `The access token is not allowed here: ${reason}`);
 }
 
-async function verifyToken(token: string, ctx: AccessTokenContext, audience: string): Promise<jose.JWTPayload> {
+async function verifyToken(token: string, ctx: AccessTokenContext, audience: string | readonly string[]): Promise<jose.JWTPayload> {
   if (token.length > MAX_ACCESS_TOKEN_BYTES) throw invalid('too large');
   let issuer: string;
   try {
@@ -81,7 +82,7 @@ async function verifyToken(token: string, ctx: AccessTokenContext, audience: str
     const { payload } = await jose.jwtVerify(token, ctx.keys(ctx.as.jwks_uri), {
       algorithms: ID_TOKEN_ALGORITHMS,
       issuer,
-      audience,
+      audience: typeof audience === 'string' ? audience : [...audience],
       clockTolerance: CLOCK_SKEW_SECONDS,
       currentDate: new Date(ctx.now),
       // jose checks `exp` and `nbf` when present; a token without `exp` would never expire.

@@ -3,7 +3,10 @@
  * browser) against the real Worker bundle in workerd (Miniflare 5) and the local identity provider.
  * The fast, rule-by-rule sign-in tests live in test/workers/sign-in.test.ts; this one checks what only a
  * browser decides: redirects followed, cookies stored and sent (HttpOnly, SameSite), the demo page's
- * script, CSP, and the provider's real login / consent / sign-out pages.
+ * script, CSP, and the provider's real login / consent / sign-out pages. It also drives the middle tier:
+ * the demo page's token for this app's API, exchanged on behalf of the user by `/api/profile`, and a
+ * Conditional Access step-up (the provider's `step_up` fault on the OBO grant) answered by signing in
+ * again with the claims challenge.
  *
  * Needs /usr/bin/chromium (`apt-get install chromium`); E2E_CHROMIUM overrides the path.
  */
@@ -22,6 +25,9 @@ import { bundleWorker, freePort, startWorker } from './worker.mjs';
 const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
 const STEP_TIMEOUT = 15_000;
 const alice = { username: 'alice@contoso.test', password: 'alice-password' };
+const bob = { username: 'bob@contoso.test', password: 'bob-password' };
+/** The Worker's own API (the resource of the SPA's middle-tier scope): `api://<CLIENT_ID>`. */
+const MIDDLE_TIER_SCOPE = 'api://web-app/access_as_user';
 
 let idp;
 let worker;
@@ -59,7 +65,10 @@ async function startIdpAndWorker(scriptPath) {
           TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
           CALLERS: '{}',
           REDIRECT_URI: `${origin}/auth/callback`,
-          SPA_SCOPES: 'api://downstream/read',
+          // The demo API's scope first (what /api/demo accepts), then this app's own API (/api/profile).
+          SPA_SCOPES: `api://downstream/read ${MIDDLE_TIER_SCOPE}`,
+          API_SCOPE: 'access_as_user',
+          OBO_SCOPES: 'api://downstream/read',
           SESSION_KEY: randomBytes(32).toString('base64url'),
           ALLOWED_ORIGINS: origin,
           POST_LOGOUT_REDIRECT_URI: `${origin}/`,
@@ -163,6 +172,99 @@ async function signInAtProvider(page, user) {
 }
 
 /**
+ * Signing in again while the provider still has a session: it may skip the login page and show only
+ * the consent page (or neither). Answers whatever it shows until the browser is back on the demo page.
+ */
+async function answerProviderPrompts(page, user) {
+  const isInteraction = (url) => isIdp(url) && /\/interaction\//.test(url.pathname);
+  for (let step = 0; step < 3; step++) {
+    await waitForUrl(page, (url) => isInteraction(url) || isWorkerHome(url), "the provider's login or consent page, or the demo page");
+    if (isWorkerHome(new URL(page.url()))) return;
+    const login = page.locator('input[name="login"]');
+    const consent = page.getByRole('button', { name: /continue|authori[sz]e|accept|yes/i });
+    await login.or(consent).first().waitFor({ state: 'visible' });
+    if (await login.count()) return signInAtProvider(page, user);
+    const at = page.url();
+    await Promise.all([page.waitForURL((url) => url.href !== at), consent.click()]);
+  }
+  throw new Error(`still at the provider after three prompts: ${await describePage(page)}`);
+}
+
+/** The local provider's test controls (`/_control/…`). */
+async function idpControl(method, path, body) {
+  const response = await fetch(`${idp.origin}/_control/${path}`, {
+    method,
+    ...(body ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+  });
+  const answer = await response.json();
+  assert.equal(response.status, 200, `${method} /_control/${path}: ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** How many on-behalf-of exchanges (jwt-bearer grants) the provider has answered, refused ones included. */
+async function oboExchanges() {
+  return (await idpControl('GET', 'counts'))['token:jwt-bearer'] ?? 0;
+}
+
+const oidOf = (user) => {
+  const found = idp.users.find((u) => u.username === user.username);
+  assert.ok(found, `the provider knows ${user.username}`);
+  return found.oid;
+};
+
+/** The access token's `aud` as the demo API and the middle tier may show it (Entra: a string). */
+const audiences = (aud) => (Array.isArray(aud) ? aud : [aud]);
+
+/**
+ * Presses "Call the API through the middle tier" and waits for its answer on the page.
+ * @returns the `/api/profile` response (Playwright's), its status and JSON body as the page shows them,
+ *   and the body of the page's `/auth/token` request
+ */
+async function callMiddleTier(page) {
+  let response;
+  let tokenRequest;
+  const onResponse = (r) => {
+    if (r.url() === `${origin}/api/profile`) response = r;
+  };
+  const onRequest = (r) => {
+    if (r.url() === `${origin}/auth/token` && r.method() === 'POST') tokenRequest = r.postDataJSON();
+  };
+  page.on('response', onResponse);
+  page.on('request', onRequest);
+  try {
+    await page.locator('#call-profile').click();
+    await waitForText(page, '#profile', /^\s*(\d{3} |No token|Failed|SPA_SCOPES)/);
+  } finally {
+    page.off('response', onResponse);
+    page.off('request', onRequest);
+  }
+  const text = await textOf(page, '#profile');
+  assert.match(text, /^\d{3} /, `the middle-tier button got no answer from /api/profile: ${text}`);
+  assert.ok(response, 'the page called /api/profile');
+  assert.equal(Number(text.slice(0, 3)), response.status(), 'the page shows the status /api/profile answered');
+  assert.deepEqual(tokenRequest?.scopes, [MIDDLE_TIER_SCOPE], 'the page asked /auth/token for a token for this app\'s API');
+  return { response, status: response.status(), body: JSON.parse(text.slice(4)), text, tokenRequest };
+}
+
+/** The middle tier's 200: the caller's validated token claims and the demo API's answer to the OBO token. */
+function assertProfile(body, user, text) {
+  assert.ok(body.caller && body.downstream, `caller and downstream in ${text}`);
+  assert.equal(body.caller.oid, oidOf(user), 'the caller is the signed-in user');
+  assert.ok(audiences(body.caller.aud).some((aud) => aud === 'api://web-app' || aud === 'web-app'), `the caller token is for this app's API: aud ${JSON.stringify(body.caller.aud)}`);
+  assert.match(String(body.caller.scp), /(^| )access_as_user( |$)/);
+  // /api/demo's answer, either as it is or wrapped with its status ({status: 200, body}).
+  let downstream = body.downstream;
+  if (typeof downstream.status === 'number' && downstream.body && typeof downstream.body === 'object') {
+    assert.equal(downstream.status, 200, `the demo API accepted the OBO token: ${text}`);
+    downstream = downstream.body;
+  }
+  assert.equal(downstream.aud, 'api://downstream', `the demo API saw a token for itself: ${text}`);
+  assert.equal(downstream.oid, oidOf(user), 'obtained on behalf of the same user');
+  assert.match(String(downstream.scp), /(^| )read( |$)/);
+  assert.match(downstream.message, /accepted your token/);
+}
+
+/**
  * Keeps the provider's redirect to /auth/callback from reaching the Worker: Playwright does not route
  * redirect hops, so the consent form's POST is sent from the test (with the browser's cookies) and its
  * redirects followed by hand up to the callback URL; the page gets a placeholder instead.
@@ -260,6 +362,23 @@ describe('sign-in in Chromium against the Worker in workerd', () => {
     await page.screenshot({ path: join(cacheDir, 'e2e-signed-in.png'), fullPage: true });
   });
 
+  test("Call the API through the middle tier: alice's profile, with the demo API's answer to a token obtained on her behalf", async () => {
+    const { page } = journey;
+    assert.equal(await page.locator('#call-profile').textContent(), 'Call the API through the middle tier');
+    const exchangesBefore = await oboExchanges();
+    const { status, body, text } = await callMiddleTier(page);
+    assert.equal(status, 200, text);
+    assertProfile(body, alice, text);
+    assert.equal(await oboExchanges(), exchangesBefore + 1, 'one on-behalf-of exchange');
+    assert.equal(await page.locator('#step-up').isVisible(), false, 'no challenge shown');
+
+    // Again: the same assertion, so the downstream token comes from the cache (no second exchange).
+    const again = await callMiddleTier(page);
+    assert.equal(again.status, 200, again.text);
+    assertProfile(again.body, alice, again.text);
+    assert.equal(await oboExchanges(), exchangesBefore + 1, 'the second call was served from the OBO cache');
+  });
+
   test("Sign out: through the provider's end-session page, back signed out; /auth/me is 401", async () => {
     const { context, page, problems } = journey;
     const [logout] = await Promise.all([
@@ -315,5 +434,91 @@ describe('sign-in in Chromium against the Worker in workerd', () => {
       await first.context.close();
       await second.context.close();
     }
+  });
+});
+
+describe('the middle tier in Chromium: a Conditional Access step-up, answered by signing in again', () => {
+  // Bob, whose tokens nothing has cached yet: his first middle-tier call is an exchange at the provider.
+  let flow;
+  /** Every navigation to the provider's authorize endpoint, in order (redirect hops included). */
+  const authorizeRequests = [];
+  let challenge; // the claims challenge (JSON text) of the step-up
+
+  before(async () => {
+    flow = await newPage();
+    flow.page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (isIdp(url) && url.pathname.endsWith('/oauth2/v2.0/authorize')) authorizeRequests.push(url);
+    });
+  });
+  after(async () => {
+    await flow?.context.close();
+  });
+
+  test('bob signs in (no claims in that authorize request)', async () => {
+    const { page } = flow;
+    await page.goto(`${origin}/`);
+    await waitForText(page, '#status', /not signed in/i);
+    await page.locator('#sign-in').click();
+    await signInAtProvider(page, bob);
+    await waitForUrl(page, isWorkerHome, `${origin}/`);
+    await waitForText(page, '#username', bob.username);
+    assert.equal(authorizeRequests.length, 1, `authorize requests: ${authorizeRequests.join(', ')}`);
+    assert.equal(authorizeRequests[0].searchParams.has('claims'), false);
+  });
+
+  test('the provider demands a step-up on the exchange: /api/profile answers 401 insufficient_claims, the page shows the challenge', async () => {
+    const { page } = flow;
+    const exchangesBefore = await oboExchanges();
+    await idpControl('POST', 'fault', { endpoint: 'token:jwt-bearer', kind: 'step_up' });
+    const { response, status, body, text } = await callMiddleTier(page);
+    assert.equal(status, 401, text);
+    assert.equal(await oboExchanges(), exchangesBefore + 1, 'the provider was asked once, and refused');
+
+    const header = (await response.allHeaders())['www-authenticate'] ?? '';
+    assert.match(header, /^Bearer .*\berror="insufficient_claims"/, `WWW-Authenticate: ${header}`);
+    const encoded = /\bclaims="([^"]+)"/.exec(header)?.[1];
+    assert.ok(encoded, `a claims parameter in WWW-Authenticate: ${header}`);
+    challenge = Buffer.from(encoded, 'base64').toString('utf8');
+    const parsed = JSON.parse(challenge);
+    assert.ok(parsed.access_token, `an access-token claims challenge: ${challenge}`);
+    assert.equal(body.error, 'interaction_required', text);
+    assert.equal(body.suberror, 'basic_action', text);
+    assert.deepEqual(JSON.parse(body.claims), parsed, 'the JSON error carries the same challenge');
+
+    await page.locator('#step-up').waitFor({ state: 'visible' });
+    assert.deepEqual(JSON.parse(await textOf(page, '#challenge')), parsed, 'the page shows the decoded challenge');
+    const link = new URL(await page.locator('#sign-in-again').getAttribute('href'), origin);
+    assert.equal(link.origin, origin);
+    assert.equal(link.pathname, '/auth/login');
+    assert.equal(link.searchParams.get('returnTo'), '/');
+    assert.deepEqual(JSON.parse(link.searchParams.get('claims')), parsed);
+    await mkdir(cacheDir, { recursive: true });
+    await page.screenshot({ path: join(cacheDir, 'e2e-step-up.png'), fullPage: true });
+  });
+
+  test('Sign in again: the authorize request carries the challenge; back on the page, the button succeeds', async () => {
+    assert.ok(challenge, 'the step-up test ran');
+    const { page, problems } = flow;
+    const seen = authorizeRequests.length;
+    await page.locator('#sign-in-again').click();
+    await answerProviderPrompts(page, bob);
+    await waitForUrl(page, isWorkerHome, `${origin}/ after signing in again`);
+    await waitForText(page, '#username', bob.username);
+
+    const again = authorizeRequests.slice(seen);
+    assert.equal(again.length, 1, `authorize requests of the second sign-in: ${again.join(', ')}`);
+    const claims = again[0].searchParams.get('claims');
+    assert.ok(claims, `the second sign-in's authorize request carries claims: ${again[0]}`);
+    assert.deepEqual(JSON.parse(claims), JSON.parse(challenge));
+
+    const exchangesBefore = await oboExchanges();
+    const { status, body, text, tokenRequest } = await callMiddleTier(page);
+    assert.equal(status, 200, text);
+    assertProfile(body, bob, text);
+    assert.equal(tokenRequest.force_refresh, true, 'after signing in again, a new token for the API (not the refused one from the cache)');
+    assert.equal(await oboExchanges(), exchangesBefore + 1, 'the retry was a new exchange, not a cached answer');
+    assert.equal(await page.locator('#step-up').isVisible(), false, 'the challenge is gone');
+    assert.deepEqual(problems, [], 'no script errors');
   });
 });

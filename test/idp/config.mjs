@@ -67,6 +67,8 @@ export const findUserByUsername = (username) =>
 export const RESOURCES = Object.freeze({
   'api://downstream': { scopes: ['read', 'write'], appRoles: ['Data.Read.All'] },
   'api://middle-tier': { scopes: ['access_as_user'], appRoles: [] },
+  // The Worker's own API (client `web-app`): the SPA's token for it is the assertion of an OBO exchange.
+  'api://web-app': { scopes: ['access_as_user'], appRoles: [] },
   'api://other': { scopes: ['read'], appRoles: ['Other.Read.All'] },
 });
 

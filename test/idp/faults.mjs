@@ -5,7 +5,7 @@ import { DEFAULTS } from './config.mjs';
 import { ID_TOKEN_CRAFT_KINDS } from './id-token-craft.mjs';
 
 export const FAULT_KINDS = new Set([
-  '429', '500', '503', 'slow', 'nonjson', 'invalid_json', 'invalid_grant', 'interaction_required', 'oversize', 'slow_drip',
+  '429', '500', '503', 'slow', 'nonjson', 'invalid_json', 'invalid_grant', 'interaction_required', 'step_up', 'oversize', 'slow_drip',
 ]);
 
 /** Defaults of the body faults: bigger than any limit a client should set; a drip far slower than its timeout. */
@@ -43,13 +43,15 @@ export class TestControls {
   /**
    * @typedef {object} Fault
    * @property {string} endpoint  'token' | 'token:<grant>' | 'discovery' | 'keys' | 'authorize' | 'devicecode' | 'logout' | ...
-   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'|'interaction_required'|'oversize'|'slow_drip'} kind
+   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'|'interaction_required'|'step_up'|'oversize'|'slow_drip'} kind
    * @property {number} [times]       default 1
    * @property {number} [retryAfter]  seconds, Retry-After on 429/503 (and 500 if given)
    * @property {number} [delayMs]     for 'slow', default 15000
    * @property {number} [bytes]       for 'oversize': JSON whitespace put before the real answer, default 1 MiB
    * @property {number} [dripBytes]   for 'slow_drip': bytes per write, default 16
    * @property {number} [dripIntervalMs] for 'slow_drip': pause between writes, default 250
+   * @property {string | object} [claims] for 'step_up'/'interaction_required': the claims challenge (an object is
+   *   sent as its JSON text), default {"access_token":{"capolids":{"essential":true,"values":["c1"]}}}
    * @property {string} [clientId]    only requests from this client
    * @param {Fault} fault
    */
@@ -62,9 +64,13 @@ export class TestControls {
     for (const name of ['bytes', 'dripBytes', 'dripIntervalMs']) {
       if (fault[name] !== undefined && (!Number.isInteger(fault[name]) || fault[name] < 1)) throw new TypeError(`fault.${name} must be a positive integer`);
     }
+    if (fault.claims !== undefined && (fault.claims === null || !['string', 'object'].includes(typeof fault.claims))) {
+      throw new TypeError('fault.claims must be a JSON string or an object');
+    }
     this.faults.push({
       ...BODY_FAULT_DEFAULTS,
       ...fault,
+      ...(fault.claims !== undefined ? { claims: typeof fault.claims === 'string' ? fault.claims : JSON.stringify(fault.claims) } : {}),
       kind,
       times,
       delayMs: fault.delayMs ?? DEFAULTS.slowDelayMs,

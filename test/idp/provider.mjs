@@ -12,6 +12,7 @@ import {
 } from './config.mjs';
 import { EntraError, entraErrorBody } from './entra-errors.mjs';
 import { createIdTokenCrafter } from './id-token-craft.mjs';
+import { JWT_BEARER, registerOboGrant } from './obo-grant.mjs';
 
 /** oidc-provider route names → Entra v2 paths (relative to `/{tenant}`). */
 export const ENTRA_ROUTES = Object.freeze({
@@ -124,7 +125,8 @@ function clientMetadata({ redirectUris, certJwk }) {
       client_secret: CLIENT_SECRETS.webApp,
       // oidc-provider accepts basic and post interchangeably for secret clients.
       token_endpoint_auth_method: 'client_secret_basic',
-      grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+      // Also the middle tier for on-behalf-of (the Worker under test is SPA backend and web API).
+      grant_types: ['client_credentials', 'authorization_code', 'refresh_token', JWT_BEARER],
     },
     {
       ...web,
@@ -138,8 +140,8 @@ function clientMetadata({ redirectUris, certJwk }) {
       client_id: CLIENT_IDS.middleTier,
       client_secret: CLIENT_SECRETS.middleTier,
       token_endpoint_auth_method: 'client_secret_post',
-      // The OBO (jwt-bearer) grant is added when that grant handler exists.
-      grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+      // On-behalf-of: the jwt-bearer grant of obo-grant.mjs.
+      grant_types: ['client_credentials', 'authorization_code', 'refresh_token', JWT_BEARER],
     },
     {
       ...web,
@@ -313,6 +315,11 @@ export function createTenantProvider({ origin, tenantId, signingJwk, certJwk, re
 
   // Node behind no proxy; keep `ctx.secure` from the socket.
   provider.proxy = false;
+
+  // Entra's on-behalf-of (jwt-bearer) grant; its scopes are checked like every other scope request.
+  registerOboGrant(provider, {
+    tenantId, signingJwk, parseResourceScopes, resourceServerInfo: (resource) => resourceServerInfo(resource, controls),
+  });
 
   for (const event of ERROR_EVENTS) {
     provider.on(event, (ctx, err) => {

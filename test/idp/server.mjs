@@ -32,6 +32,9 @@ export { TENANTS, USERS, RESOURCES } from './config.mjs';
 
 const DEVICE_CODE_URN = 'urn:ietf:params:oauth:grant-type:device_code';
 
+/** The claims challenge of the step-up faults unless the fault names its own (`claims`). */
+export const STEP_UP_CLAIMS = '{"access_token":{"capolids":{"essential":true,"values":["c1"]}}}';
+
 /**
  * Counted endpoints: path after `/{tenant}` → [count key, path inside the provider].
  * Paths not listed are passed through uncounted (interaction pages, resume, ...).
@@ -250,14 +253,16 @@ export async function startIdp(options = {}) {
             message: 'The refresh token has expired due to inactivity.',
           }, retryHeaders);
           return true;
-        case 'interaction_required': {
-          // A Conditional Access step-up, as Entra answers it: the claims challenge travels with the error.
+        case 'interaction_required':
+        case 'step_up': {
+          // A Conditional Access step-up (AADSTS50076), as Entra answers it: the claims challenge travels
+          // with the error. `step_up` is how Entra words it on the OBO and refresh grants (invalid_grant).
           const body = entraErrorBody({
-            origin, error: 'interaction_required', code: 50076,
-            message: 'Due to a configuration change made by your administrator, you must use multi-factor authentication.',
+            origin, error: fault.kind === 'step_up' ? 'invalid_grant' : 'interaction_required', code: 50076,
+            message: 'Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the resource.',
             traceId: req.entra?.traceId, correlationId: req.entra?.correlationId,
           });
-          sendJson(res, 400, { ...body, suberror: 'basic_action', claims: '{"access_token":{"capolids":{"essential":true,"values":["c1"]}}}' }, retryHeaders);
+          sendJson(res, 400, { ...body, suberror: 'basic_action', claims: fault.claims ?? STEP_UP_CLAIMS }, retryHeaders);
           return true;
         }
         case 'nonjson':

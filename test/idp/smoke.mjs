@@ -1,4 +1,4 @@
-// Smoke test for the local IdP. Run: node test/idp/smoke.mjs
+// Smoke test for the local IdP. Run: node test/idp/smoke.mjs (checks 10–13, on-behalf-of: smoke-obo.mjs)
 // Exits non-zero if any check fails.
 
 import { execFile } from 'node:child_process';
@@ -13,6 +13,7 @@ import {
 import { CookieJar, loginHeadless, pkcePair } from './headless-login.mjs';
 import { startIdp } from './server.mjs';
 import { assert, check, finish } from './smoke-checks.mjs';
+import { oboChecks } from './smoke-obo.mjs';
 
 const runFile = promisify(execFile);
 
@@ -419,6 +420,9 @@ try {
     assert(counts.token === 1 && counts['token:authorization_code'] === 1 && !Object.keys(counts).some((k) => k.includes('control')), 'control calls not counted', counts);
     return `${kinds.length} kinds`;
   });
+
+  // 10–13. On-behalf-of grant, the api://web-app resource, the step_up fault
+  await oboChecks(idp, { postToken, assertEntraError, basic });
 } finally {
   await idp.close();
 }

@@ -6,6 +6,7 @@ import { assert, assertEquals, assertRejects, test } from './spec.ts';
 import { accessTokenEntity, type AccessTokenQuery } from '../../lib/cache/entities.ts';
 import { TokenCache } from '../../lib/cache/token-cache.ts';
 import { KeyedMutex, SingleFlight } from '../../lib/concurrency.ts';
+import { ValidatedAssertions } from '../../lib/cache/validated-assertions.ts';
 import { parseClientSettings } from '../../lib/config.ts';
 import { InteractionRequiredError, ServerError } from '../../lib/errors.ts';
 import { cacheFirst } from '../../lib/flows/cache-first.ts';
@@ -36,6 +37,7 @@ async function context(answers: (() => Response)[] = [() => jsonResponse({ acces
     config: client,
     deps: { cache: new TokenCache(store, sealingKey), throttling: new ThrottlingCache(), metadata: new ProviderMetadataCache(), fetch, now: () => clock.now },
     flights: new SingleFlight(),
+    assertions: new ValidatedAssertions(),
     accountLocks: new KeyedMutex(),
   };
   return { ctx, store, clock, calls: () => calls };

@@ -741,6 +741,16 @@ function apiDemo(rng: Rng, pools: FuzzPools): FuzzRequest {
   return { kind: `api-demo/${variant}`, method, path: `/api/demo${rng.chance(0.2) ? randomQuery(rng) : ''}`, headers };
 }
 
+/** /token/obo and /api/profile: the bearer is a user's token for this API, mutated; bodies as /token/client's. */
+function onBehalfOf(rng: Rng, pools: FuzzPools): FuzzRequest {
+  const request = apiDemo(rng, pools);
+  if (rng.chance(0.4)) return { ...request, kind: request.kind.replace('api-demo', 'api-profile'), path: request.path.replace('/api/demo', '/api/profile') };
+  const method = rng.chance(0.9) ? 'POST' : rng.pick(['GET', ...METHODS_OTHER]);
+  const body = method === 'GET' || method === 'HEAD' ? undefined : tokenBody(rng, ['api://downstream/read'], rng.chance(0.2));
+  const headers = { ...request.headers, ...(body?.headers ?? {}) };
+  return { kind: request.kind.replace('api-demo', 'token-obo'), method, path: `/token/obo${rng.chance(0.1) ? randomQuery(rng) : ''}`, headers, ...(body?.body !== undefined ? { body: body.body } : {}) };
+}
+
 const UNKNOWN_PATHS = [
   '/token', '/token/', '/token/client/', '/token/client/x', '/token/CLIENT', '/TOKEN/CLIENT', '/token//client', '/token/client%2f',
   '/auth', '/auth/', '/auth/login/', '/AUTH/LOGIN', '/auth/%6cogin', '/auth/%6Ce', '/auth/me/', '/auth/me%00', '/auth/callback/x',
@@ -762,7 +772,7 @@ function unknownPath(rng: Rng, pools: FuzzPools): FuzzRequest {
   return { kind: 'unknown-path', method, path: path + randomQuery(rng), headers, ...(body?.body !== undefined ? { body: body.body } : {}) };
 }
 
-const ROUTES = ['/token/client', '/auth/login', '/auth/callback', '/auth/me', '/auth/token', '/auth/logout', '/', '/demo.js', '/api/demo'];
+const ROUTES = ['/token/client', '/token/obo', '/auth/login', '/auth/callback', '/auth/me', '/auth/token', '/auth/logout', '/', '/demo.js', '/api/demo', '/api/profile'];
 
 function wrongMethod(rng: Rng, pools: FuzzPools): FuzzRequest {
   const path = rng.pick(ROUTES);
@@ -788,8 +798,9 @@ export const CATEGORIES: readonly (readonly [string, number, (rng: Rng, pools: F
   ['auth-logout', 6, authLogout],
   ['static /', 3, (rng, pools) => staticPage(rng, pools, '/')],
   ['static /demo.js', 3, (rng, pools) => staticPage(rng, pools, '/demo.js')],
-  ['api-demo', 8, apiDemo],
-  ['unknown-path', 6, unknownPath],
+  ['api-demo', 6, apiDemo],
+  ['on-behalf-of', 6, onBehalfOf],
+  ['unknown-path', 4, unknownPath],
   ['wrong-method', 5, wrongMethod],
 ];
 

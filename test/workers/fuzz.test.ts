@@ -262,7 +262,8 @@ test(
   async () => {
     console.log(`fuzz: seed ${SEED} (FUZZ_SEED), ${COUNT} requests (FUZZ_COUNT), ${BATCH} in flight`);
     await freshSignInState();
-    const worker = await signInSettings({ CALLERS: await fuzzCallers() });
+    // With the middle-tier settings, so that /token/obo and /api/profile are fuzzed as deployed.
+    const worker = await signInSettings({ CALLERS: await fuzzCallers(), API_SCOPE: 'access_as_user', OBO_SCOPES: 'api://downstream/read' });
     const issuer = `${idp.authority}/v2.0`;
 
     // Valid material: a signed-in session (Alice), an expendable one (Bob), access tokens.
