@@ -79,6 +79,13 @@ export function errorResponse(error: AuthError, correlationId: string): Response
   return new Response(JSON.stringify(body), { status: statusFor(error), headers });
 }
 
+/** 405 for a POST-only endpoint, with `Allow: POST`. */
+export function postOnly(correlationId: string): Response {
+  const response = errorResponse(new CallerError('method_not_allowed', 'Use POST'), correlationId);
+  response.headers.set('allow', 'POST');
+  return response;
+}
+
 /**
  * The `WWW-Authenticate` of a 401 (RFC 6750 §3): which credential failed, and for a Conditional Access
  * step-up the claims the caller must come back with (base64, as Microsoft documents for claims challenges).

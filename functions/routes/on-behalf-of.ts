@@ -4,11 +4,10 @@
  * scopes are limited to OBO_SCOPES.
  */
 import { Hono } from 'hono';
-import { CallerError } from '../../lib/mod.ts';
 import type { AppEnv } from '../app-env.ts';
 import { allowedScopes, assertScopesAllowed } from '../allowed-scopes.ts';
 import { bearerToken } from '../bearer.ts';
-import { errorResponse } from '../errors.ts';
+import { postOnly } from '../errors.ts';
 import { readBodyParameters } from '../request-body.ts';
 import { parseTokenRequest } from '../token-request.ts';
 import { tokenResponse } from '../token-response.ts';
@@ -26,8 +25,4 @@ onBehalfOfRoutes.post('/', async (c) => {
   return tokenResponse(result);
 });
 
-onBehalfOfRoutes.all('/', (c) => {
-  const response = errorResponse(new CallerError('method_not_allowed', 'Use POST'), c.var.correlationId);
-  response.headers.set('allow', 'POST');
-  return response;
-});
+onBehalfOfRoutes.all('/', (c) => postOnly(c.var.correlationId));

@@ -1,10 +1,9 @@
 /** POST /token/client — an app-only token for an authenticated caller, within its allowed scopes. */
 import { Hono } from 'hono';
-import { CallerError } from '../../lib/mod.ts';
 import type { AppEnv } from '../app-env.ts';
 import { assertScopesAllowed } from '../allowed-scopes.ts';
 import { authenticateCaller } from '../callers.ts';
-import { errorResponse } from '../errors.ts';
+import { postOnly } from '../errors.ts';
 import { readBodyParameters } from '../request-body.ts';
 import { enforceRateLimit } from '../rate-limits.ts';
 import { parseTokenRequest } from '../token-request.ts';
@@ -28,8 +27,4 @@ clientTokenRoutes.post('/', async (c) => {
   return tokenResponse(result);
 });
 
-clientTokenRoutes.all('/', (c) => {
-  const response = errorResponse(new CallerError('method_not_allowed', 'Use POST'), c.var.correlationId);
-  response.headers.set('allow', 'POST');
-  return response;
-});
+clientTokenRoutes.all('/', (c) => postOnly(c.var.correlationId));

@@ -62,7 +62,13 @@ export async function serializeOnBehalfOfCache(ctx: ClientContext, request: { us
   const caller = await validateCallerAssertion(ctx, request.userAssertion);
   const cache = emptyCache();
   const entity = await ctx.deps.cache.getAccessToken(onBehalfOfQuery(ctx, caller, normalizeScopes(request.scopes)), ctx.deps.now());
-  if (entity) cache.AccessToken[msalKeys.accessToken(entity)] = entity;
+  if (entity) {
+    // msal-node files an OBO token under the user's home account (`<oid>.<tid>`): without it, exports of
+    // two users' tokens for the same scopes would share one key in a merged msal-node cache.
+    const { oid, tid } = caller.claims;
+    const exported = typeof oid === 'string' && typeof tid === 'string' ? { ...entity, home_account_id: `${oid}.${tid}` } : entity;
+    cache.AccessToken[msalKeys.accessToken(exported)] = exported;
+  }
   return JSON.stringify(cache);
 }
 

@@ -1,7 +1,7 @@
 // Node-side helpers for the benchmark children; the runtime-neutral part is in measure.mjs.
 import { measureConcurrent as concurrent, measureSequential as sequential } from './measure.mjs';
 
-export { SIZES, SCOPE, median, otherEntities, msalCacheJson, fakeSecret, MapStore, fillStore } from './measure.mjs';
+export { SIZES, SCOPE, OBO_SCOPE, median, otherEntities, otherOboEntities, msalCacheJson, fakeSecret, MapStore, fillStore } from './measure.mjs';
 
 /** Timing plan per cell. BENCH_QUICK=1 shortens everything (smoke test of the harness). */
 export const QUICK = process.env.BENCH_QUICK === '1';

@@ -1,6 +1,8 @@
 // Runtime-neutral benchmark helpers (Node and workerd): timing, statistics, cache-entry generation.
 export const SIZES = [1, 100, 10_000];
 export const SCOPE = 'api://downstream/.default';
+/** On-behalf-of: the downstream scope every OBO lookup asks for (as the user whose assertion came in). */
+export const OBO_SCOPE = 'api://downstream/read';
 
 export const median = (values) => {
   const s = [...values].sort((a, b) => a - b);
@@ -113,6 +115,43 @@ export function otherEntities(n, { environment, clientId, realm }, nowSec = Math
   return out;
 }
 
+/** A random base64url-no-pad SHA-256-sized string: the `userAssertionHash` of some other user's assertion. */
+function randomAssertionHash() {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  let binary = '';
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * N on-behalf-of access-token entities of *other* users for the same client, tenant and downstream
+ * scope (OBO_SCOPE), each with its own `userAssertionHash` (the camelCase field msal-node writes and
+ * reads). The case an OBO lookup for one assertion must step over. `home_account_id`: `<oid>.<tid>` by
+ * default, as msal-node files OBO tokens (from client_info; it also keeps msal-node's JSON keys, which
+ * do not include the hash, distinct); `libShape: true` → '' as our lib files them (its key has the hash).
+ */
+export function otherOboEntities(n, { environment, clientId, realm, libShape = false }, nowSec = Math.floor(Date.now() / 1000)) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const oid = `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+    out.push({
+      home_account_id: libShape ? '' : `${oid}.${realm}`,
+      environment,
+      credential_type: 'AccessToken',
+      client_id: clientId,
+      realm,
+      target: OBO_SCOPE,
+      secret: fakeSecret(),
+      cached_at: String(nowSec),
+      expires_on: String(nowSec + 3600),
+      extended_expires_on: String(nowSec + 3600),
+      token_type: 'Bearer',
+      userAssertionHash: randomAssertionHash(),
+    });
+  }
+  return out;
+}
+
 /** MSAL's JSON cache (what `getTokenCache().deserialize()` reads) holding only these access tokens. */
 export function msalCacheJson(entities) {
   const AccessToken = {};
@@ -140,15 +179,16 @@ export class MapStore {
 }
 
 /**
- * Writes N other app tokens of the client into `store` through our TokenCache (sealed as in production).
- * `TokenCache` is passed in because Node and workerd load lib differently.
+ * Writes N other app tokens of the client (or, with `make = otherOboEntities`, N other users' OBO tokens)
+ * into `store` through our TokenCache (sealed as in production). `TokenCache` is passed in because Node
+ * and workerd load lib differently.
  * @returns milliseconds taken
  */
-export async function fillStore(TokenCache, store, sealingKey, client, n) {
+export async function fillStore(TokenCache, store, sealingKey, client, n, make = otherEntities) {
   const filler = new TokenCache(store, sealingKey);
   const t0 = performance.now();
   const now = Date.now();
-  const entities = otherEntities(n, { environment: client.authority.environment, clientId: client.clientId, realm: client.authority.tenant });
+  const entities = make(n, { environment: client.authority.environment, clientId: client.clientId, realm: client.authority.tenant });
   for (let i = 0; i < entities.length; i += 256) {
     await Promise.all(entities.slice(i, i + 256).map((entity) => filler.saveAccessToken(entity, now)));
   }

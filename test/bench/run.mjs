@@ -8,7 +8,8 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { PLAN, QUICK, RESULT_MARK, SIZES } from './common.mjs';
+import { OBO_SCOPE, PLAN, QUICK, RESULT_MARK, SIZES } from './common.mjs';
+import { API_SCOPE, API_SCOPE_NAME, userAssertion } from './user-assertion.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -92,6 +93,11 @@ async function bundle(tmp, name, configPath, minify) {
 }
 
 const fmt = (x) => Math.round(x).toLocaleString('en-US');
+/** `a / b` at the largest N, e.g. "123×". */
+const ratioAt = (rowsA, pickA, rowsB, pickB) => {
+  const n = SIZES.at(-1);
+  return `${Math.round(pickA(rowsA.find((r) => r.n === n)) / pickB(rowsB.find((r) => r.n === n))).toLocaleString('en-US')}×`;
+};
 const fmtRange = (r) => `**${fmt(r.median)}** (${fmt(r.min)}–${fmt(r.max)})`;
 const cpus = os.cpus();
 
@@ -125,6 +131,10 @@ try {
   log('starting the local IdP (https)…');
   const { startIdp } = await import('../idp/server.mjs');
   idp = await startIdp({ https: true });
+  // On-behalf-of: Alice's access token for this app's API (aud api://web-app, scp access_as_user), the
+  // assertion every OBO lookup presents (valid for an hour: longer than the run).
+  const { USERS } = await import('../idp/server.mjs');
+  const assertion = await userAssertion(idp, USERS[0]);
   const childEnv = {
     ...toolEnv,
     NODE_EXTRA_CA_CERTS: idp.tlsCertificatePath,
@@ -132,6 +142,8 @@ try {
     CLIENT_ID: idp.clients.webApp.clientId,
     CLIENT_SECRET: idp.clients.webApp.clientSecret,
     TOKEN_CACHE_KEY: 'bench-only-token-cache-key-0123456789abcdefghij',
+    API_SCOPE: API_SCOPE_NAME,
+    OBO_ASSERTION: assertion,
     OUR_BUNDLE: ours.file,
     MSAL_BUNDLE: msal.file,
   };
@@ -143,6 +155,9 @@ try {
   log('Workers on Miniflare…');
   const workers = await runChild('workers.mjs', childEnv, 300_000);
   const idpCounts = idp.controls.counts();
+  // One exchange per cell (lib in Node, msal-node, lib in workerd, our Worker); every other OBO call was a hit.
+  const oboExchanges = idpCounts['token:jwt-bearer'] ?? 0;
+  if (oboExchanges !== 4 * SIZES.length) throw new Error(`the IdP saw ${oboExchanges} OBO exchanges, expected ${4 * SIZES.length}`);
   await idp.close();
   idp = undefined;
 
@@ -186,6 +201,21 @@ try {
     row(`msal-node Worker on Miniflare (nodejs_compat), ${workers.concurrency} in flight (req/s)`, workers.msal, withP50),
     `| ceiling: constant-JSON Worker through the same client, measured before / after the Worker rows (req/s) | ${workers.baseline.map(withP50).join(' / ')} | – | – |`,
     '',
+    `## On-behalf-of cache hits (${roundText})`,
+    '',
+    `Every lookup presents one user's access token for this app's API (\`${API_SCOPE}\`, from the local IdP) and asks for \`${OBO_SCOPE}\`; the cache also holds N *other* users' OBO tokens for that scope (each with its own \`userAssertionHash\`). The first call of each cell exchanges the assertion at the local IdP; every timed call is checked to be a cache hit with that token. Our lib validates the assertion locally before every lookup (after the first call a per-isolate memo hit: one SHA-256 of the token), so the lib and Worker rows include that; msal-node validates nothing.`,
+    '',
+    header,
+    rule,
+    row('lib in Node: `acquireTokenOnBehalfOf`, memory layer warm (ops/s)', lib.obo, (c) => fmtRange(c.warm)),
+    row('lib in Node: memory layer off: assertion hash + key hash + store read + AES-GCM open + parse (ops/s)', lib.obo, (c) => fmtRange(c.cold)),
+    row(`msal-node in Node: \`acquireTokenOnBehalfOf\` (ops/s)`, msalNode.obo, (c) => fmtRange(c.hit)),
+    row('lib inside workerd: `acquireTokenOnBehalfOf`, memory layer warm (ops/s)', workers.libInWorkerdObo, (c) => fmtRange(c.warm)),
+    row('lib inside workerd: memory layer off (ops/s)', workers.libInWorkerdObo, (c) => fmtRange(c.cold)),
+    row(`our Worker on Miniflare: \`POST /token/obo\`, ${workers.concurrency} in flight (req/s)`, workers.oursObo, withP50),
+    '',
+    `Ratios at 10,000 other entries: lib warm / msal-node ${ratioAt(lib.obo, (c) => c.warm.median, msalNode.obo, (c) => c.hit.median)}, lib memory layer off / msal-node ${ratioAt(lib.obo, (c) => c.cold.median, msalNode.obo, (c) => c.hit.median)} (in Node); lib inside workerd warm / msal-node in Node ${ratioAt(workers.libInWorkerdObo, (c) => c.warm.median, msalNode.obo, (c) => c.hit.median)}. The ceiling row above bounds the Worker row too.`,
+    '',
     '## Bundle size (`wrangler deploy --dry-run --outdir`, `index.js`; source map not counted)',
     '',
     '| Worker | raw bytes | gzip -9 bytes | wrangler\'s summary |',
@@ -206,6 +236,12 @@ try {
     row('our Worker: put N sealed entries into Miniflare KV (ms)', workers.ours, (c) => fmt(c.fillMs)),
     row('our Worker: first request, discovery + token (ms)', workers.ours, (c) => fmt(c.firstMs)),
     row('msal-node Worker: first request, deserialize N + discovery + token (ms)', workers.msal, (c) => fmt(c.firstMs)),
+    row('OBO, lib: write N other users\' sealed OBO entries (ms)', lib.obo, (c) => fmt(c.fillMs)),
+    row('OBO, lib: first call, assertion validation (key set fetch) + exchange (ms)', lib.obo, (c) => fmt(c.firstMs)),
+    row('OBO, msal-node: `deserialize()` N entries (ms)', msalNode.obo, (c) => fmt(c.fillMs)),
+    row('OBO, msal-node: first call, discovery + exchange (ms)', msalNode.obo, (c) => fmt(c.firstMs)),
+    row('OBO, our Worker: put N sealed entries into Miniflare KV (ms)', workers.oursObo, (c) => fmt(c.fillMs)),
+    row('OBO, our Worker: first request, validation + exchange (ms)', workers.oursObo, (c) => fmt(c.firstMs)),
     '',
     `IdP requests during the run: ${Object.entries(idpCounts).map(([k, v]) => `${k} ${v}`).join(', ')}. \`import('@azure/msal-node')\` in Node: ${fmt(msalNode.importMs)} ms. lib loaded via ${lib.via}.`,
     '',
@@ -217,6 +253,8 @@ try {
     `- The Node rows are sequential (one call in flight); the Worker rows are a closed loop: ${workers.concurrency} keep-alive HTTP/1.1 connections to Miniflare\'s port (a minimal raw-socket client written for this), one request in flight on each.`,
     `- Our Worker keeps a decrypted memory layer (up to 1000 entries) per isolate, so after the first request every hit in the Worker rows is a memory hit; the N entries sit in KV and are never read. The "memory layer off" row is what a hit costs when the isolate has not seen the token yet (a KV read comes on top in production). In Node, WebCrypto runs each digest/decrypt on the libuv thread pool, which dominates that row; the same loop inside workerd was ${coldRatio} faster in this run, so the workerd rows are the ones that describe the deployed Worker.`,
     '- msal-node keeps all tokens in one in-memory map and scans every access-token key on each lookup, so its cost grows with N; ours is one direct key lookup whatever N is.',
+    '- On-behalf-of: msal-node\'s OBO lookup pre-filters keys by client id and scope (substrings) and then compares each candidate\'s `userAssertionHash`, so the N other users\' tokens for the same scope are all candidates. Our lookup first validates the assertion (after the first call: one SHA-256 of the ~1 KB token and a lookup in the per-isolate memo of validated assertions), then hashes the key and reads it directly. In Node that extra SHA-256 goes through WebCrypto on the libuv thread pool, which is why the OBO "memory layer warm" row is far below the client-credentials one; inside workerd it is cheaper.',
+    '- Our Worker\'s `/token/obo` rows do per request: Hono routing, bearer parsing, JSON body parsing, scope policy (`OBO_SCOPES`), the assertion memo hit (one SHA-256), the memory-layer hit and the response; the N other users\' entries sit in KV unread.',
     '- Our Worker does more per request than the msal-node Worker: Hono routing, caller authentication (SHA-256 of the bearer key), scope policy, JSON body parsing and a fuller response; the msal-node Worker only parses the body and calls `acquireTokenByClientCredential`.',
     `- Bundle bytes are of \`index.js\` with esbuild's \`// path\` comments rewritten relative to the repository root (the build runs from a temp copy of the config; as written: ours ${fmt(ours.asWritten)} B, msal ${fmt(msal.asWritten)} B). wrangler's summary is of the file as written.`,
     '',

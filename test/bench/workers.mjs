@@ -1,15 +1,16 @@
 // Child: Worker throughput on Miniflare 5 (programmatic, no wrangler dev), for our Worker and the
 // msal-node Worker, each with 1 / 100 / 10,000 other tokens in its cache, plus a constant-response
-// Worker as the ceiling of this load generator on this machine.
-// Env: AUTHORITY, CLIENT_ID, CLIENT_SECRET, TOKEN_CACHE_KEY, OUR_BUNDLE, MSAL_BUNDLE,
-//      NODE_EXTRA_CA_CERTS (read by miniflare when imported → workerd's trustedCertificates).
+// Worker as the ceiling of this load generator on this machine; our Worker's `POST /token/obo` with
+// 1 / 100 / 10,000 other users' OBO tokens; and lib's own hit loops inside workerd (both grants).
+// Env: AUTHORITY, CLIENT_ID, CLIENT_SECRET, TOKEN_CACHE_KEY, API_SCOPE, OBO_ASSERTION, OUR_BUNDLE,
+//      MSAL_BUNDLE, NODE_EXTRA_CA_CERTS (read by miniflare when imported → workerd's trustedCertificates).
 import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PLAN, SCOPE, SIZES, importLib, measureConcurrent, otherEntities, report } from './common.mjs';
+import { OBO_SCOPE, PLAN, SCOPE, SIZES, importLib, measureConcurrent, otherEntities, otherOboEntities, report } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -26,7 +27,11 @@ const settings = {
 };
 const callerKey = randomBytes(24).toString('base64url');
 const CALLERS = JSON.stringify({ bench: { key_sha256: createHash('sha256').update(callerKey).digest('hex'), scopes: [SCOPE] } });
-const body = JSON.stringify({ scopes: [SCOPE] });
+const defaultBody = JSON.stringify({ scopes: [SCOPE] });
+const oboBody = JSON.stringify({ scopes: [OBO_SCOPE] });
+const oboAssertion = process.env.OBO_ASSERTION;
+/** What our Worker needs for /token/obo: this API's scope, and the downstream scopes it may hand out. */
+const oboSettings = { API_SCOPE: process.env.API_SCOPE ?? 'access_as_user', OBO_SCOPES: OBO_SCOPE };
 const authority = lib.parseAuthority(settings.AUTHORITY);
 const sealingKey = await lib.deriveSealingKey(settings.TOKEN_CACHE_KEY);
 
@@ -56,13 +61,11 @@ async function startMiniflare(worker, extraWorkers = []) {
 }
 
 /** Sealed entries computed in Node exactly as TokenCache.saveAccessToken writes them, put by FILL_WORKER. */
-async function fillKv(mf, n) {
+async function fillKv(mf, n, make = otherEntities) {
   const t0 = performance.now();
-  const entities = otherEntities(n, { environment: authority.environment, clientId: settings.CLIENT_ID, realm: authority.tenant });
+  const entities = make(n, { environment: authority.environment, clientId: settings.CLIENT_ID, realm: authority.tenant });
   const items = await Promise.all(entities.map(async (entity) => {
-    const storageKey = await lib.storageKeyFor(lib.accessTokenKey({
-      homeAccountId: entity.home_account_id, environment: entity.environment, clientId: entity.client_id, realm: entity.realm, target: entity.target,
-    }));
+    const storageKey = await lib.storageKeyFor(lib.accessTokenKey(lib.queryOf(entity)));
     return [storageKey, await lib.seal(sealingKey, storageKey, JSON.stringify(entity)), 3600];
   }));
   const fill = await mf.getWorker('fill');
@@ -126,7 +129,7 @@ function httpConnection(socket) {
   };
 }
 
-async function drive({ url }, path, headers, label, n, { expectFirst = 'identity_provider' } = {}) {
+async function drive({ url }, path, headers, label, n, { expectFirst = 'identity_provider', body = defaultBody } = {}) {
   const head = Object.entries({ host: url.host, ...headers, 'content-length': Buffer.byteLength(body) }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
   const raw = Buffer.from(`POST ${path} HTTP/1.1\r\n${head}\r\n${body}`);
   const connections = await Promise.all(Array.from({ length: CONCURRENCY }, () => connect(url)));
@@ -153,7 +156,7 @@ async function drive({ url }, path, headers, label, n, { expectFirst = 'identity
 }
 
 const log = (line) => process.stderr.write(`${line}\n`);
-const results = { concurrency: CONCURRENCY, compatibilityDate: COMPAT_DATE, ours: [], msal: [], libInWorkerd: [] };
+const results = { concurrency: CONCURRENCY, compatibilityDate: COMPAT_DATE, ours: [], msal: [], oursObo: [], libInWorkerd: [], libInWorkerdObo: [] };
 
 {
   // lib's own cache-hit loop inside workerd (same code as lib-node.mjs; timed with performance.now() in the isolate).
@@ -162,15 +165,17 @@ const results = { concurrency: CONCURRENCY, compatibilityDate: COMPAT_DATE, ours
     const { build } = await import('esbuild');
     const scriptPath = join(dir, 'lib-worker.mjs');
     await build({ entryPoints: [join(here, 'lib-worker.mjs')], bundle: true, format: 'esm', platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], mainFields: ['module', 'main'], outfile: scriptPath, logLevel: 'error' });
-    const started = await startMiniflare({ scriptPath, bindings: settings });
+    const started = await startMiniflare({ scriptPath, bindings: { ...settings, API_SCOPE: oboSettings.API_SCOPE } });
     try {
-      for (const n of SIZES) {
-        const res = await started.mf.dispatchFetch('http://lib.local/', { method: 'POST', body: JSON.stringify({ n, plan: PLAN }) });
-        const json = await res.json();
-        if (res.status !== 200) throw new Error(`lib in workerd N=${n}: ${json.error}`);
-        if (!(json.warm.median > 0 && Number.isFinite(json.warm.median))) throw new Error(`lib in workerd N=${n}: the isolate's clock did not advance`);
-        results.libInWorkerd.push(json);
-        log(`[lib in workerd] N=${n}: warm ${Math.round(json.warm.median)} ops/s, cold ${Math.round(json.cold.median)} ops/s (fill ${json.fillMs.toFixed(0)} ms)`);
+      for (const [flow, into, label] of [['client', results.libInWorkerd, 'lib in workerd'], ['obo', results.libInWorkerdObo, 'lib in workerd OBO']]) {
+        for (const n of SIZES) {
+          const res = await started.mf.dispatchFetch('http://lib.local/', { method: 'POST', body: JSON.stringify({ n, plan: PLAN, flow, assertion: oboAssertion }) });
+          const json = await res.json();
+          if (res.status !== 200) throw new Error(`${label} N=${n}: ${json.error}`);
+          if (!(json.warm.median > 0 && Number.isFinite(json.warm.median))) throw new Error(`${label} N=${n}: the isolate's clock did not advance`);
+          into.push(json);
+          log(`[${label}] N=${n}: warm ${Math.round(json.warm.median)} ops/s, cold ${Math.round(json.cold.median)} ops/s (fill ${json.fillMs.toFixed(0)} ms)`);
+        }
       }
     } finally {
       await started.mf.dispose();
@@ -212,6 +217,30 @@ for (const n of SIZES) {
     if (count !== n + 1) throw new Error(`our worker: KV holds ${count} keys, expected ${n + 1}`);
     results.ours.push({ n, fillMs, ...r });
     log(`[worker ours] N=${n}: ${Math.round(r.median)} req/s p50 ${r.p50Ms.toFixed(1)} ms (KV fill ${fillMs.toFixed(0)} ms, first request ${r.firstMs.toFixed(0)} ms)`);
+  } finally {
+    await started.mf.dispose();
+  }
+}
+
+// Our Worker's POST /token/obo: the user's token as the bearer, N other users' OBO tokens in KV. Every
+// request validates the bearer locally (a memo hit after the first: one SHA-256) before the cache lookup.
+for (const n of SIZES) {
+  const started = await startMiniflare(
+    {
+      scriptPath: process.env.OUR_BUNDLE,
+      kvNamespaces: { TOKEN_CACHE: 'token-cache' },
+      durableObjects: { FLOWS: { className: 'FlowObject', useSQLite: true } },
+      bindings: { ...settings, CALLERS, ...oboSettings },
+    },
+    [{ name: 'fill', script: FILL_WORKER, kvNamespaces: { TOKEN_CACHE: 'token-cache' } }],
+  );
+  try {
+    const fillMs = await fillKv(started.mf, n, (count, c) => otherOboEntities(count, { ...c, libShape: true }));
+    const r = await drive(started, '/token/obo', { authorization: `Bearer ${oboAssertion}`, 'content-type': 'application/json' }, 'our worker OBO', n, { body: oboBody });
+    const count = (await (await (await started.mf.getWorker('fill')).fetch('http://fill/', { method: 'POST', body: '[]' })).json()).count;
+    if (count !== n + 1) throw new Error(`our worker OBO: KV holds ${count} keys, expected ${n + 1}`);
+    results.oursObo.push({ n, fillMs, ...r });
+    log(`[worker ours OBO] N=${n}: ${Math.round(r.median)} req/s p50 ${r.p50Ms.toFixed(1)} ms (KV fill ${fillMs.toFixed(0)} ms, first request ${r.firstMs.toFixed(0)} ms)`);
   } finally {
     await started.mf.dispose();
   }
