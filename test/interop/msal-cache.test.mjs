@@ -17,31 +17,12 @@ import tls from 'node:tls';
 import { ConfidentialClientApplication as MsalNodeClient, LogLevel, CryptoProvider } from '@azure/msal-node';
 import { ConfidentialClientApplication, MemoryAccountStore } from '../../lib/mod.ts';
 import { loginHeadless } from '../idp/headless-login.mjs';
-import { CLIENT_SECRETS } from '../idp/config.mjs';
-import { TENANTS, USERS, startIdp } from '../idp/server.mjs';
+import { TENANTS, startIdp } from '../idp/server.mjs';
+import { ALICE, BOB, CLIENT_ID, CLIENT_SECRET, MapStore, SCOPES, jwtClaims } from './fixtures.mjs';
 
-const SCOPES = ['api://downstream/read'];
 const REDIRECT_URI = 'https://app.interop.test/auth/callback';
-const CLIENT_ID = 'web-app';
-const CLIENT_SECRET = CLIENT_SECRETS.webApp;
-const [ALICE, BOB] = USERS;
 
-/** A Map-backed CacheStore (lib/storage/ports.ts). */
-class MapStore {
-  map = new Map();
-  async get(key) {
-    return this.map.get(key) ?? null;
-  }
-  async put(key, value) {
-    this.map.set(key, value);
-  }
-  async delete(key) {
-    this.map.delete(key);
-  }
-}
 
-/** base64url(JSON) of a JWT's payload. */
-const jwtClaims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 
 let idp;
 let host;

@@ -20,28 +20,11 @@ import tls from 'node:tls';
 import { ConfidentialClientApplication as MsalNodeClient, CryptoProvider, LogLevel } from '@azure/msal-node';
 import { ConfidentialClientApplication } from '../../lib/mod.ts';
 import { API_SCOPE_NAME, userAssertion } from '../bench/user-assertion.mjs';
-import { CLIENT_SECRETS } from '../idp/config.mjs';
-import { TENANTS, USERS, startIdp } from '../idp/server.mjs';
+import { TENANTS, startIdp } from '../idp/server.mjs';
+import { ALICE, BOB, CLIENT_ID, CLIENT_SECRET, MapStore, SCOPES, jwtClaims } from './fixtures.mjs';
 
-const SCOPES = ['api://downstream/read'];
-const CLIENT_ID = 'web-app';
-const CLIENT_SECRET = CLIENT_SECRETS.webApp;
-const [ALICE, BOB] = USERS;
 
-class MapStore {
-  map = new Map();
-  async get(key) {
-    return this.map.get(key) ?? null;
-  }
-  async put(key, value) {
-    this.map.set(key, value);
-  }
-  async delete(key) {
-    this.map.delete(key);
-  }
-}
 
-const jwtClaims = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 const assertionHash = (assertion) => createHash('sha256').update(assertion, 'utf8').digest('base64url');
 
 let idp;
