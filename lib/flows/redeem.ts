@@ -12,7 +12,7 @@ import { sendTokenRequest } from '../oauth/provider-http.ts';
 import type { SendInit, TokenEndpoint, TokenResponse } from '../oauth/token-endpoint.ts';
 import { authorizationServer, idTokenContext, toResult, tokenEndpoint, type AuthenticationResult, type ClientContext } from './context.ts';
 
-export type GrantType = 'client_credentials' | 'authorization_code' | 'refresh_token' | 'jwt-bearer';
+export type GrantType = 'client_credentials' | 'authorization_code' | 'refresh_token' | 'jwt-bearer' | 'device_code' | 'password';
 
 const GRANT_RULES: Record<GrantType, { retry: boolean; userGrant: boolean }> = {
   // Idempotent: a lost answer costs nothing but a second token.
@@ -22,6 +22,10 @@ const GRANT_RULES: Record<GrantType, { retry: boolean; userGrant: boolean }> = {
   refresh_token: { retry: false, userGrant: true },
   // On-behalf-of: the assertion may be exchanged again; a step-up is the user's to answer.
   'jwt-bearer': { retry: true, userGrant: true },
+  // A device code poll is paced by its interval: the next poll is the retry.
+  device_code: { retry: false, userGrant: true },
+  // A password is never sent twice on our own initiative.
+  password: { retry: false, userGrant: true },
 };
 
 export interface TokenStep<T extends TokenResponse> {
