@@ -11,6 +11,10 @@ import { parseClientSettings, type ConfidentialClientConfig, type Settings } fro
 import { getAccounts, removeAccount } from './flows/accounts.ts';
 import { deserializeCache, serializeCache, serializeOnBehalfOfCache } from './flows/cache-serialization.ts';
 import { acquireTokenOnBehalfOf, validateCallerAssertion, type CallerAssertion, type OnBehalfOfRequest } from './flows/on-behalf-of.ts';
+import { acquireTokenByDeviceFlow, initiateDeviceFlow, pollDeviceFlow, type DeviceCodeFlow, type DeviceFlowOptions, type DeviceFlowRequest, type DevicePoll } from './flows/device-code.ts';
+import { acquireTokenByUsernamePassword, type UsernamePasswordRequest } from './flows/password.ts';
+import { acquireTokenByRefreshToken, type RefreshTokenImportRequest } from './flows/refresh-token-import.ts';
+import type { SignInOutcome } from './flows/sign-in-result.ts';
 import { acquireTokenByAuthCodeFlow, initiateAuthCodeFlow, type AuthCodeFlowRequest, type AuthCodeResult } from './flows/auth-code.ts';
 import { acquireTokenForClient, type ClientCredentialRequest } from './flows/client-credentials.ts';
 import { authorizationServer, idTokenContext, type AuthenticationResult, type CallOptions, type ClientContext, type ClientDependencies } from './flows/context.ts';
@@ -94,6 +98,31 @@ export class ConfidentialClientApplication {
   /** Redeems the code of the provider's answer; the returned record belongs in the account store. */
   acquireTokenByAuthCodeFlow(flow: AuthCodeFlow, authResponse: URLSearchParams, correlationId?: string): Promise<{ result: AuthCodeResult; record: AccountRecord }> {
     return acquireTokenByAuthCodeFlow(this.ctx, flow, authResponse, correlationId);
+  }
+
+  /** MSAL's initiate_device_flow: the code and link to show the user; the device code stays with the caller. */
+  initiateDeviceFlow(request: DeviceFlowRequest, correlationId?: string): Promise<DeviceCodeFlow> {
+    return initiateDeviceFlow(this.ctx, request, correlationId);
+  }
+
+  /** One non-blocking poll of a device flow, for callers that drive their own loop (a Durable Object's alarm). */
+  pollDeviceFlow(flow: DeviceCodeFlow, correlationId?: string): Promise<DevicePoll> {
+    return pollDeviceFlow(this.ctx, flow, correlationId);
+  }
+
+  /** MSAL's acquire_token_by_device_flow: polls at `interval` (+5 s on slow_down) until done, denied or expired. */
+  acquireTokenByDeviceFlow(flow: DeviceCodeFlow, options: DeviceFlowOptions = {}): Promise<SignInOutcome> {
+    return acquireTokenByDeviceFlow(this.ctx, flow, options);
+  }
+
+  /** MSAL's acquire_token_by_username_password (discouraged: no MFA, no federated or personal accounts). */
+  acquireTokenByUsernamePassword(request: UsernamePasswordRequest): Promise<SignInOutcome> {
+    return acquireTokenByUsernamePassword(this.ctx, request);
+  }
+
+  /** MSAL's acquire_token_by_refresh_token (migration): the token is redeemed once, and rotated. */
+  acquireTokenByRefreshToken(request: RefreshTokenImportRequest): Promise<SignInOutcome> {
+    return acquireTokenByRefreshToken(this.ctx, request);
   }
 
   acquireTokenSilent(store: AccountStore<AccountRecord>, request: SilentRequest, options: CallOptions = {}): Promise<AuthenticationResult> {

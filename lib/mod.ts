@@ -13,6 +13,10 @@ export type { ClientCredentialRequest } from './flows/client-credentials.ts';
 export type { AuthCodeFlowRequest, AuthCodeResult } from './flows/auth-code.ts';
 export type { SilentRequest } from './flows/silent.ts';
 export type { OnBehalfOfRequest } from './flows/on-behalf-of.ts';
+export type { DeviceCodeFlow, DeviceFlowOptions, DeviceFlowRequest, DevicePoll } from './flows/device-code.ts';
+export type { UsernamePasswordRequest } from './flows/password.ts';
+export type { RefreshTokenImportRequest } from './flows/refresh-token-import.ts';
+export type { SignInOutcome, SignInResult } from './flows/sign-in-result.ts';
 export type { AuthCodeFlow, ResponseMode } from './oauth/authorization-code.ts';
 
 // Accounts.

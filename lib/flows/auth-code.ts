@@ -5,7 +5,7 @@
  * account store. The code is never redeemed twice: no retry.
  */
 import * as oauth from 'oauth4webapi';
-import { accountInfo, accountRecord, signedInAccount, type AccountInfo, type AccountRecord } from '../account.ts';
+import type { AccountRecord } from '../account.ts';
 import {
   authorizationCodeRequest,
   authorizationUrl,
@@ -14,10 +14,10 @@ import {
   type AuthCodeFlow,
   type ResponseMode,
 } from '../oauth/authorization-code.ts';
-import { resourceScopes, scopesToTarget } from '../scopes.ts';
-import { authorizationServer, type AuthenticationResult, type ClientContext } from './context.ts';
-import { redeem } from './redeem.ts';
-import { assertTenantAllowed, signInTenants } from '../tenants.ts';
+import { resourceScopes } from '../scopes.ts';
+import { authorizationServer, type ClientContext } from './context.ts';
+import { redeemSignIn, type SignInResult } from './sign-in-result.ts';
+import { signInTenants } from '../tenants.ts';
 
 export interface AuthCodeFlowRequest {
   scopes: readonly string[];
@@ -67,10 +67,8 @@ export async function initiateAuthCodeFlow(ctx: ClientContext, request: AuthCode
   return flow;
 }
 
-export interface AuthCodeResult extends AuthenticationResult {
-  account: AccountInfo;
-  idTokenClaims: Record<string, unknown>;
-}
+/** The sign-in's answer (shared by every user sign-in, see sign-in-result.ts). */
+export type AuthCodeResult = SignInResult;
 
 /**
  * @throws CallerError `state_mismatch`, `access_denied` (a tenant not allowed: nothing is stored); ServerError for the provider's error answer (a replayed code is
@@ -83,28 +81,21 @@ export async function acquireTokenByAuthCodeFlow(
   correlationId: string = crypto.randomUUID(),
 ): Promise<{ result: AuthCodeResult; record: AccountRecord }> {
   const { authority, clientId } = ctx.config;
-  const allowedTenants = signInTenants(authority, ctx.config.allowedTenants);
+  // A deployment that would let any tenant in finds out first (redeemSignIn checks it again).
+  signInTenants(authority, ctx.config.allowedTenants);
   const callbackParameters = validateAuthorizationResponse(await authorizationServer(ctx), authority, clientId, flow, authResponse);
-  const target = scopesToTarget(flow.scopes);
-  const { tokens, accessToken, result } = await redeem(
+  return redeemSignIn(
     ctx,
     {
       grant: 'authorization_code',
       // Never the same request twice: a code is redeemed once, whatever the provider said before.
       identity: [crypto.randomUUID()],
+      scopes: flow.scopes,
       send: (endpoint, init) => authorizationCodeRequest(endpoint, { flow, callbackParameters }, init),
-      process: async (response, checks, id) => {
-        const tokens = await processAuthorizationCodeResponse(checks, response, flow.nonce, id);
-        // Before anything is stored: a refused tenant leaves no account, token or session behind.
-        assertTenantAllowed(allowedTenants, tokens.idTokenClaims?.tid);
-        return { ...tokens, account: signedInAccount(tokens, authority, ctx.deps.now()) };
-      },
-      query: ({ account }) => ({ homeAccountId: account.home_account_id, environment: authority.environment, clientId, realm: account.realm, target }),
+      process: (response, checks, id) => processAuthorizationCodeResponse(checks, response, flow.nonce, id),
     },
     correlationId,
   );
-  const record = accountRecord({ account: tokens.account, tokens, clientId, accessTokenTarget: accessToken.target, now: ctx.deps.now() });
-  return { result: { ...result, account: accountInfo(tokens.account), idTokenClaims: record.idTokenClaims }, record };
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {

@@ -6,6 +6,8 @@ import { ID_TOKEN_CRAFT_KINDS } from './id-token-craft.mjs';
 
 export const FAULT_KINDS = new Set([
   '429', '500', '503', 'slow', 'nonjson', 'invalid_json', 'invalid_grant', 'interaction_required', 'step_up', 'oversize', 'slow_drip',
+  // Device code polls (endpoint `token:device_code`): Entra's 400 answers.
+  'slow_down', 'expired_token', 'authorization_declined', 'bad_verification_code',
 ]);
 
 /** Defaults of the body faults: bigger than any limit a client should set; a drip far slower than its timeout. */
@@ -43,7 +45,7 @@ export class TestControls {
   /**
    * @typedef {object} Fault
    * @property {string} endpoint  'token' | 'token:<grant>' | 'discovery' | 'keys' | 'authorize' | 'devicecode' | 'logout' | ...
-   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'|'interaction_required'|'step_up'|'oversize'|'slow_drip'} kind
+   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'|'interaction_required'|'step_up'|'oversize'|'slow_drip'|'slow_down'|'expired_token'|'authorization_declined'|'bad_verification_code'} kind
    * @property {number} [times]       default 1
    * @property {number} [retryAfter]  seconds, Retry-After on 429/503 (and 500 if given)
    * @property {number} [delayMs]     for 'slow', default 15000

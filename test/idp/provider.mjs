@@ -13,6 +13,7 @@ import {
 import { EntraError, entraErrorBody } from './entra-errors.mjs';
 import { createIdTokenCrafter } from './id-token-craft.mjs';
 import { JWT_BEARER, registerOboGrant } from './obo-grant.mjs';
+import { PASSWORD_GRANT, registerPasswordGrant } from './password-grant.mjs';
 
 /** oidc-provider route names → Entra v2 paths (relative to `/{tenant}`). */
 export const ENTRA_ROUTES = Object.freeze({
@@ -125,8 +126,10 @@ function clientMetadata({ redirectUris, certJwk }) {
       client_secret: CLIENT_SECRETS.webApp,
       // oidc-provider accepts basic and post interchangeably for secret clients.
       token_endpoint_auth_method: 'client_secret_basic',
-      // Also the middle tier for on-behalf-of (the Worker under test is SPA backend and web API).
-      grant_types: ['client_credentials', 'authorization_code', 'refresh_token', JWT_BEARER],
+      // Also the middle tier for on-behalf-of (the Worker under test is SPA backend and web API),
+      // and allowed the password grant (password-grant.mjs; no other client is).
+      // The device code grant too: the Worker polls for devices (device code flow).
+      grant_types: ['client_credentials', 'authorization_code', 'refresh_token', JWT_BEARER, PASSWORD_GRANT, 'urn:ietf:params:oauth:grant-type:device_code'],
     },
     {
       ...web,
@@ -319,6 +322,11 @@ export function createTenantProvider({ origin, tenantId, signingJwk, certJwk, re
   // Entra's on-behalf-of (jwt-bearer) grant; its scopes are checked like every other scope request.
   registerOboGrant(provider, {
     tenantId, signingJwk, parseResourceScopes, resourceServerInfo: (resource) => resourceServerInfo(resource, controls),
+  });
+
+  // Entra's resource owner password credentials grant, for clients whose grant_types allow it.
+  registerPasswordGrant(provider, {
+    tenantId, parseResourceScopes, resourceServerInfo: (resource) => resourceServerInfo(resource, controls),
   });
 
   for (const event of ERROR_EVENTS) {

@@ -265,6 +265,13 @@ export async function startIdp(options = {}) {
           sendJson(res, 400, { ...body, suberror: 'basic_action', claims: fault.claims ?? STEP_UP_CLAIMS }, retryHeaders);
           return true;
         }
+        case 'slow_down':
+        case 'expired_token':
+        case 'authorization_declined':
+        case 'bad_verification_code':
+          // Device code poll answers (HTTP 400, AADSTS 70016/70019/70020/70021); the device code itself is untouched.
+          sendEntraError(res, req, 400, { error: fault.kind }, retryHeaders);
+          return true;
         case 'nonjson':
           sendText(res, 200, 'text/html; charset=utf-8', '<html>oops</html>');
           return true;

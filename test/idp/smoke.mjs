@@ -1,4 +1,4 @@
-// Smoke test for the local IdP. Run: node test/idp/smoke.mjs (checks 10–13, on-behalf-of: smoke-obo.mjs)
+// Smoke test for the local IdP. Run: node test/idp/smoke.mjs (checks 10–13, on-behalf-of: smoke-obo.mjs; 20–21, password: smoke-password.mjs)
 // Exits non-zero if any check fails.
 
 import { execFile } from 'node:child_process';
@@ -14,6 +14,7 @@ import { CookieJar, loginHeadless, pkcePair } from './headless-login.mjs';
 import { startIdp } from './server.mjs';
 import { assert, check, finish } from './smoke-checks.mjs';
 import { oboChecks } from './smoke-obo.mjs';
+import { passwordChecks } from './smoke-password.mjs';
 
 const runFile = promisify(execFile);
 
@@ -423,6 +424,9 @@ try {
 
   // 10–13. On-behalf-of grant, the api://web-app resource, the step_up fault
   await oboChecks(idp, { postToken, assertEntraError, basic });
+
+  // 20–21. The password grant (ROPC)
+  await passwordChecks(idp, { postToken, assertEntraError, basic });
 } finally {
   await idp.close();
 }

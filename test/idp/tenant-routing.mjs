@@ -120,6 +120,8 @@ export function createTenantRouting({ secure = false } = {}) {
       case 'device_code':
       case 'urn:ietf:params:oauth:grant-type:device_code': return byToken('DeviceCode', form.get('device_code'));
       case 'urn:ietf:params:oauth:grant-type:jwt-bearer': return tidOfJwt(form.get('assertion'));
+      // Username/password: the user's home tenant, as Entra's home-realm discovery finds it.
+      case 'password': return findUserByUsername(form.get('username'))?.homeTenant;
       default: return undefined;
     }
   }

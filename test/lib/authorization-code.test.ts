@@ -1,12 +1,11 @@
 /** The authorization code grant as a request/process pair: the exact redemption form, and its answer's checks. */
-import * as jose from 'jose';
 import { assertEquals, assertRejects, test } from './spec.ts';
 import type { AuthorizationServer } from 'oauth4webapi';
 import { parseAuthority } from '../../lib/oauth/authority.ts';
 import { authorizationCodeRequest, processAuthorizationCodeResponse, validateAuthorizationResponse } from '../../lib/oauth/authorization-code.ts';
-import type { IdTokenContext } from '../../lib/oauth/id-token.ts';
 import type { TokenEndpoint } from '../../lib/oauth/token-endpoint.ts';
 import { CallerError, NetworkError } from '../../lib/errors.ts';
+import { signingProvider as sharedSigningProvider } from './signing-provider.ts';
 import { capturingFetch, jsonResponse } from './fakes.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -19,20 +18,8 @@ function init() {
   return { signal: AbortSignal.timeout(5_000), headers: new Headers({ 'client-request-id': 'corr-1' }) };
 }
 
-async function signingProvider() {
-  const { privateKey, publicKey } = await jose.generateKeyPair('RS256');
-  const keys = jose.createLocalJWKSet({ keys: [{ ...(await jose.exportJWK(publicKey)), kid: 'k1', alg: 'RS256' }] });
-  const checks: IdTokenContext = { as: AS, authority: AUTHORITY, clientId: CLIENT_ID, now: Date.now(), keys: () => keys };
-  const idToken = (claims: Record<string, unknown>) =>
-    new jose.SignJWT({ tid: TENANT, oid: 'oid-1', ...claims })
-      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-      .setIssuer(AS.issuer)
-      .setSubject('sub-1')
-      .setAudience(CLIENT_ID)
-      .setIssuedAt()
-      .setExpirationTime('1h')
-      .sign(privateKey);
-  return { checks, idToken };
+function signingProvider() {
+  return sharedSigningProvider({ as: AS, authority: AUTHORITY, clientId: CLIENT_ID, tenant: TENANT });
 }
 
 test('authorizationCodeRequest posts exactly the code, the PKCE verifier, the redirect URI and MSAL scopes', async () => {

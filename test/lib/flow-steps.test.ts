@@ -4,18 +4,13 @@
  */
 import { assert, assertEquals, assertRejects, test } from './spec.ts';
 import { accessTokenEntity, type AccessTokenQuery } from '../../lib/cache/entities.ts';
-import { TokenCache } from '../../lib/cache/token-cache.ts';
-import { KeyedMutex, SingleFlight } from '../../lib/concurrency.ts';
-import { ValidatedAssertions } from '../../lib/cache/validated-assertions.ts';
-import { parseClientSettings } from '../../lib/config.ts';
 import { InteractionRequiredError, ServerError } from '../../lib/errors.ts';
 import { cacheFirst } from '../../lib/flows/cache-first.ts';
 import { toResult, type AuthenticationResult, type ClientContext } from '../../lib/flows/context.ts';
 import { redeem, type GrantType, type TokenStep } from '../../lib/flows/redeem.ts';
-import { ThrottlingCache } from '../../lib/oauth/provider-http.ts';
-import { ProviderMetadataCache } from '../../lib/oauth/provider-metadata.ts';
 import type { TokenResponse } from '../../lib/oauth/token-endpoint.ts';
-import { MemoryCacheStore, SEALING_SECRET, jsonResponse } from './fakes.ts';
+import { jsonResponse } from './fakes.ts';
+import { clientContext } from './client-context.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const AUTHORITY = `https://login.microsoftonline.com/${TENANT}`;
@@ -30,16 +25,8 @@ async function context(answers: (() => Response)[] = [() => jsonResponse({ acces
     if (url.endsWith('/.well-known/openid-configuration')) return jsonResponse({ issuer: `${AUTHORITY}/v2.0`, token_endpoint: `${AUTHORITY}/oauth2/v2.0/token` });
     return answers[Math.min(calls++, answers.length - 1)]!();
   }) as typeof globalThis.fetch;
-  const { client, sealingKey } = await parseClientSettings({ AUTHORITY, CLIENT_ID: 'app', CLIENT_SECRET: 's', TOKEN_CACHE_KEY: SEALING_SECRET, PROVIDER_RETRY_DELAY_MS: '0' });
-  const store = new MemoryCacheStore();
   const clock = { now: NOW };
-  const ctx: ClientContext = {
-    config: client,
-    deps: { cache: new TokenCache(store, sealingKey), throttling: new ThrottlingCache(), metadata: new ProviderMetadataCache(), fetch, now: () => clock.now },
-    flights: new SingleFlight(),
-    assertions: new ValidatedAssertions(),
-    accountLocks: new KeyedMutex(),
-  };
+  const { ctx, store } = await clientContext({ AUTHORITY, CLIENT_ID: 'app' }, fetch, clock);
   return { ctx, store, clock, calls: () => calls };
 }
 
