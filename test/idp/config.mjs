@@ -56,6 +56,17 @@ export const USERS = Object.freeze([
   }),
 ]);
 
+/** The claims a user's tokens carry in `tenantId`, as Entra v2 puts them (sub = oid keeps tests simple). */
+export const userClaims = (user, tenantId) => ({
+  sub: user.oid,
+  oid: user.oid,
+  tid: tenantId,
+  ver: '2.0',
+  name: user.name,
+  preferred_username: user.username,
+  email: user.username,
+});
+
 export const findUserByOid = (oid) => USERS.find((u) => u.oid === oid);
 export const findUserByUsername = (username) =>
   USERS.find((u) => u.username.toLowerCase() === String(username ?? '').trim().toLowerCase());

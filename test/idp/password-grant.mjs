@@ -15,7 +15,7 @@
 // RefreshToken model backed by a Grant, exactly as oidc-provider's own grants create them.
 // provider.mjs's response middleware adds `client_info`, `ext_expires_in` and `token_type`.
 
-import { findUserByUsername } from './config.mjs';
+import { findUserByUsername, userClaims } from './config.mjs';
 import { EntraError } from './entra-errors.mjs';
 
 export const PASSWORD_GRANT = 'password';
@@ -96,15 +96,7 @@ export function registerPasswordGrant(provider, { tenantId, parseResourceScopes,
     let idToken;
     if (oidcScopes.includes('openid')) {
       // The claims provider.mjs's findAccount gives, masked by the configured `openid`/`profile` claims.
-      const token = new provider.IdToken({
-        sub: user.oid,
-        oid: user.oid,
-        tid: tenantId,
-        ver: '2.0',
-        name: user.name,
-        preferred_username: user.username,
-        email: user.username,
-      }, { ctx });
+      const token = new provider.IdToken(userClaims(user, tenantId), { ctx });
       token.scope = oidcScopes.filter((s) => s !== 'offline_access').join(' ');
       idToken = await token.issue({ use: 'idtoken' });
     }

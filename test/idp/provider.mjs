@@ -8,7 +8,7 @@ import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 import {
   APP_ROLE_ASSIGNMENTS, CLIENT_IDS, CLIENT_SECRETS, DEFAULT_POST_LOGOUT_REDIRECT_URIS,
-  RESOURCES, SERVICE_PRINCIPAL_OIDS, findUserByOid, splitScope,
+  RESOURCES, SERVICE_PRINCIPAL_OIDS, findUserByOid, splitScope, userClaims,
 } from './config.mjs';
 import { EntraError, entraErrorBody } from './entra-errors.mjs';
 import { createIdTokenCrafter } from './id-token-craft.mjs';
@@ -265,15 +265,7 @@ export function createTenantProvider({ origin, tenantId, signingJwk, certJwk, re
       return {
         accountId: user.oid,
         async claims() {
-          return {
-            sub: user.oid,
-            oid: user.oid,
-            tid: tenantId,
-            ver: '2.0',
-            name: user.name,
-            preferred_username: user.username,
-            email: user.username,
-          };
+          return userClaims(user, tenantId);
         },
       };
     },
