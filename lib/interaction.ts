@@ -17,6 +17,16 @@ export function classifyServerError(error: unknown): unknown {
   return new InteractionRequiredError(error.fields, error.providerStatus, error.retryAfter);
 }
 
+/**
+ * For a grant that presents the user's credentials (username/password): a plain `invalid_grant` means the
+ * credentials are wrong, which no interactive sign-in fixes; one that carries a `suberror` or `claims`
+ * (MFA, Conditional Access, consent) still needs the user.
+ */
+export function classifyCredentialError(error: unknown): unknown {
+  if (error instanceof ServerError && error.errorCode === 'invalid_grant' && error.subError === undefined && error.claims === undefined) return error;
+  return classifyServerError(error);
+}
+
 export function noTokensFound(message: string): InteractionRequiredError {
   return new InteractionRequiredError({ error: 'no_tokens_found', error_description: message }, 400);
 }

@@ -68,16 +68,8 @@ export async function acquireTokenByUsernamePassword(
       correlationId,
     );
   } catch (error) {
-    throw withoutSecret(credentialError(error), password);
+    throw withoutSecret(error, password);
   }
-}
-
-/** A plain `invalid_grant` from the password grant: the credentials are wrong, not a reason to go interactive. */
-function credentialError(error: unknown): unknown {
-  if (error instanceof InteractionRequiredError && error.errorCode === 'invalid_grant' && error.subError === undefined && error.claims === undefined) {
-    return new ServerError(error.fields, error.providerStatus, error.retryAfter);
-  }
-  return error;
 }
 
 /** Defence in depth: no error leaves with the password in it, whatever a provider wrote back. */

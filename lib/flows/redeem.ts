@@ -6,7 +6,7 @@
  */
 import type * as oauth from 'oauth4webapi';
 import { accessTokenEntity, type AccessTokenEntity, type AccessTokenQuery } from '../cache/entities.ts';
-import { classifyServerError } from '../interaction.ts';
+import { classifyCredentialError, classifyServerError } from '../interaction.ts';
 import type { IdTokenContext } from '../oauth/id-token.ts';
 import { sendTokenRequest } from '../oauth/provider-http.ts';
 import type { SendInit, TokenEndpoint, TokenResponse } from '../oauth/token-endpoint.ts';
@@ -14,18 +14,22 @@ import { authorizationServer, idTokenContext, toResult, tokenEndpoint, type Auth
 
 export type GrantType = 'client_credentials' | 'authorization_code' | 'refresh_token' | 'jwt-bearer' | 'device_code' | 'password';
 
-const GRANT_RULES: Record<GrantType, { retry: boolean; userGrant: boolean }> = {
+/** How a provider error of each grant reaches the caller: as it is, or classified as MSAL classifies it. */
+type Classify = (error: unknown) => unknown;
+const asIs: Classify = (error) => error;
+
+const GRANT_RULES: Record<GrantType, { retry: boolean; classify: Classify }> = {
   // Idempotent: a lost answer costs nothing but a second token.
-  client_credentials: { retry: true, userGrant: false },
+  client_credentials: { retry: true, classify: asIs },
   // Never replayed: a code is single-use, and a lost answer to a refresh may have rotated the token.
-  authorization_code: { retry: false, userGrant: true },
-  refresh_token: { retry: false, userGrant: true },
+  authorization_code: { retry: false, classify: classifyServerError },
+  refresh_token: { retry: false, classify: classifyServerError },
   // On-behalf-of: the assertion may be exchanged again; a step-up is the user's to answer.
-  'jwt-bearer': { retry: true, userGrant: true },
+  'jwt-bearer': { retry: true, classify: classifyServerError },
   // A device code poll is paced by its interval: the next poll is the retry.
-  device_code: { retry: false, userGrant: true },
-  // A password is never sent twice on our own initiative.
-  password: { retry: false, userGrant: true },
+  device_code: { retry: false, classify: classifyServerError },
+  // A password is never sent twice on our own initiative; a plain invalid_grant is wrong credentials.
+  password: { retry: false, classify: classifyCredentialError },
 };
 
 export interface TokenStep<T extends TokenResponse> {
@@ -67,7 +71,7 @@ export async function redeem<T extends TokenResponse>(ctx: ClientContext, step: 
     );
     tokens = await step.process(response, idTokenContext(ctx, as), correlationId);
   } catch (error) {
-    throw rules.userGrant ? classifyServerError(error) : error;
+    throw rules.classify(error);
   }
   const accessToken = accessTokenEntity(step.query(tokens), tokens, requestedAt);
   if ((await step.keep?.(tokens)) ?? true) {

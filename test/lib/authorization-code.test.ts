@@ -6,7 +6,7 @@ import { authorizationCodeRequest, processAuthorizationCodeResponse, validateAut
 import type { TokenEndpoint } from '../../lib/oauth/token-endpoint.ts';
 import { CallerError, NetworkError } from '../../lib/errors.ts';
 import { signingProvider as sharedSigningProvider } from './signing-provider.ts';
-import { capturingFetch, jsonResponse } from './fakes.ts';
+import { capturingFetch, jsonResponse, sendInit } from './fakes.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const AUTHORITY = parseAuthority(`https://login.microsoftonline.com/${TENANT}`);
@@ -14,9 +14,6 @@ const AS: AuthorizationServer = { issuer: AUTHORITY.issuer, token_endpoint: `${A
 const CLIENT_ID = 'web-app';
 const FLOW = { redirectUri: 'https://app.example.test/auth/callback', codeVerifier: 'v'.repeat(43), scopes: ['api://a/read'] };
 
-function init() {
-  return { signal: AbortSignal.timeout(5_000), headers: new Headers({ 'client-request-id': 'corr-1' }) };
-}
 
 function signingProvider() {
   return sharedSigningProvider({ as: AS, authority: AUTHORITY, clientId: CLIENT_ID, tenant: TENANT });
@@ -26,7 +23,7 @@ test('authorizationCodeRequest posts exactly the code, the PKCE verifier, the re
   const { fetch, requests } = capturingFetch();
   const endpoint: TokenEndpoint = { as: AS, authority: AUTHORITY, clientId: CLIENT_ID, credential: { kind: 'secret', secret: 'shh', method: 'basic' }, fetch };
   const callbackParameters = validateAuthorizationResponse(AS, AUTHORITY, CLIENT_ID, { state: 'state-1' }, new URLSearchParams({ code: 'code-1', state: 'state-1' }));
-  await authorizationCodeRequest(endpoint, { flow: FLOW, callbackParameters }, init());
+  await authorizationCodeRequest(endpoint, { flow: FLOW, callbackParameters }, sendInit());
   assertEquals(requests.length, 1);
   const sent = requests[0]!;
   assertEquals(sent.url, AS.token_endpoint);

@@ -12,7 +12,7 @@ import {
 import type { IdTokenContext } from '../../lib/oauth/id-token.ts';
 import type { TokenEndpoint } from '../../lib/oauth/token-endpoint.ts';
 import { NetworkError } from '../../lib/errors.ts';
-import { capturingFetch, jsonResponse } from './fakes.ts';
+import { capturingFetch, jsonResponse, sendInit } from './fakes.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const AUTHORITY = parseAuthority(`https://login.microsoftonline.com/${TENANT}`);
@@ -23,9 +23,6 @@ function endpoint(fetch: typeof globalThis.fetch, as: AuthorizationServer = AS, 
   return { as, authority, clientId: CLIENT_ID, credential: { kind: 'secret', secret: 'shh', method: 'post' }, fetch };
 }
 
-function init() {
-  return { signal: AbortSignal.timeout(5_000), headers: new Headers({ 'client-request-id': 'corr-1' }) };
-}
 
 const checks: IdTokenContext = {
   as: AS,
@@ -48,7 +45,7 @@ const ENTRA_ANSWER = {
 
 test('deviceAuthorizationRequest posts exactly what MSAL sends to Entra\'s /devicecode, derived when discovery has no endpoint', async () => {
   const { fetch, requests } = capturingFetch(() => jsonResponse(ENTRA_ANSWER));
-  await deviceAuthorizationRequest(endpoint(fetch), { scopes: ['api://a/read', 'api://a/write'] }, init());
+  await deviceAuthorizationRequest(endpoint(fetch), { scopes: ['api://a/read', 'api://a/write'] }, sendInit());
   assertEquals(requests.length, 1);
   const sent = requests[0]!;
   assertEquals(sent.url, `${AUTHORITY.url}/oauth2/v2.0/devicecode`);
@@ -65,7 +62,7 @@ test('deviceAuthorizationRequest posts exactly what MSAL sends to Entra\'s /devi
 test('deviceAuthorizationRequest uses an advertised device_authorization_endpoint and sends claims', async () => {
   const { fetch, requests } = capturingFetch(() => jsonResponse(ENTRA_ANSWER));
   const as = { ...AS, device_authorization_endpoint: 'https://login.microsoftonline.com/x/oauth2/v2.0/devicecode?advertised' };
-  await deviceAuthorizationRequest(endpoint(fetch, as), { scopes: ['api://a/read'], claims: '{"id_token":{}}' }, init());
+  await deviceAuthorizationRequest(endpoint(fetch, as), { scopes: ['api://a/read'], claims: '{"id_token":{}}' }, sendInit());
   assertEquals(requests[0]!.url, as.device_authorization_endpoint);
   assertEquals(requests[0]!.body.get('claims'), '{"id_token":{}}');
 });
@@ -97,7 +94,7 @@ test('processDeviceAuthorizationResponse refuses an answer without a device code
 
 test('deviceCodeRequest polls the token endpoint with the RFC 8628 grant, MSAL\'s scopes and client_info', async () => {
   const { fetch, requests } = capturingFetch();
-  await deviceCodeRequest(endpoint(fetch), { deviceCode: 'DAQABAAEAAAD', scopes: ['api://a/read'] }, init());
+  await deviceCodeRequest(endpoint(fetch), { deviceCode: 'DAQABAAEAAAD', scopes: ['api://a/read'] }, sendInit());
   const sent = requests[0]!;
   assertEquals(sent.url, AS.token_endpoint);
   assertEquals(sent.method, 'POST');

@@ -89,3 +89,8 @@ export function capturingFetch(answer: () => Response = () => jsonResponse({ acc
   }) as typeof globalThis.fetch;
   return { fetch, requests };
 }
+
+/** What provider-http hands one attempt of a grant request: a timeout signal and the correlation header `corr-1`. */
+export function sendInit(): { signal: AbortSignal; headers: Headers } {
+  return { signal: AbortSignal.timeout(5_000), headers: new Headers({ 'client-request-id': 'corr-1' }) };
+}

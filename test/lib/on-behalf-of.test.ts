@@ -7,7 +7,7 @@ import { parseAuthority } from '../../lib/oauth/authority.ts';
 import { onBehalfOfRequest, processOnBehalfOfResponse } from '../../lib/oauth/on-behalf-of.ts';
 import type { TokenEndpoint } from '../../lib/oauth/token-endpoint.ts';
 import { CallerError, ClientConfigurationError, NetworkError } from '../../lib/errors.ts';
-import { MemoryCacheStore, SEALING_SECRET, capturingFetch, jsonResponse } from './fakes.ts';
+import { MemoryCacheStore, SEALING_SECRET, capturingFetch, jsonResponse, sendInit } from './fakes.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const AUTHORITY = parseAuthority(`https://login.microsoftonline.com/${TENANT}`);
@@ -18,13 +18,10 @@ function endpoint(fetch: typeof globalThis.fetch): TokenEndpoint {
   return { as: AS, authority: AUTHORITY, clientId: CLIENT_ID, credential: { kind: 'secret', secret: 'shh', method: 'post' }, fetch };
 }
 
-function init() {
-  return { signal: AbortSignal.timeout(5_000), headers: new Headers({ 'client-request-id': 'corr-1' }) };
-}
 
 test('onBehalfOfRequest posts exactly the jwt-bearer grant with requested_token_use=on_behalf_of and no OIDC scopes', async () => {
   const { fetch, requests } = capturingFetch();
-  await onBehalfOfRequest(endpoint(fetch), { assertion: 'user.jwt.here', scopes: ['api://downstream/read'] }, init());
+  await onBehalfOfRequest(endpoint(fetch), { assertion: 'user.jwt.here', scopes: ['api://downstream/read'] }, sendInit());
   assertEquals(requests.length, 1);
   assertEquals(requests[0]!.url, AS.token_endpoint);
   assertEquals(Object.fromEntries(requests[0]!.body), {
@@ -41,7 +38,7 @@ test('onBehalfOfRequest posts exactly the jwt-bearer grant with requested_token_
 test('onBehalfOfRequest sends a claims challenge as the claims parameter', async () => {
   const { fetch, requests } = capturingFetch();
   const claims = '{"access_token":{"capolids":{"essential":true,"values":["c1"]}}}';
-  await onBehalfOfRequest(endpoint(fetch), { assertion: 'a', scopes: ['api://downstream/read'], claims }, init());
+  await onBehalfOfRequest(endpoint(fetch), { assertion: 'a', scopes: ['api://downstream/read'], claims }, sendInit());
   assertEquals(requests[0]!.body.get('claims'), claims);
 });
 

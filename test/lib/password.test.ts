@@ -6,7 +6,7 @@ import { passwordRequest, processPasswordResponse } from '../../lib/oauth/passwo
 import type { TokenEndpoint } from '../../lib/oauth/token-endpoint.ts';
 import { NetworkError } from '../../lib/errors.ts';
 import { signingProvider as sharedSigningProvider } from './signing-provider.ts';
-import { capturingFetch, jsonResponse } from './fakes.ts';
+import { capturingFetch, jsonResponse, sendInit } from './fakes.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const AUTHORITY = parseAuthority(`https://login.microsoftonline.com/${TENANT}`);
@@ -18,9 +18,6 @@ function endpoint(fetch: typeof globalThis.fetch, method: 'basic' | 'post' = 'po
   return { as: AS, authority: AUTHORITY, clientId: CLIENT_ID, credential: { kind: 'secret', secret: 'shh', method }, fetch };
 }
 
-function init() {
-  return { signal: AbortSignal.timeout(5_000), headers: new Headers({ 'client-request-id': 'corr-1' }) };
-}
 
 function signingProvider() {
   return sharedSigningProvider({ as: AS, authority: AUTHORITY, clientId: CLIENT_ID, tenant: TENANT });
@@ -28,7 +25,7 @@ function signingProvider() {
 
 test('passwordRequest posts exactly the password grant MSAL sends, the password only in the form body', async () => {
   const { fetch, requests } = capturingFetch();
-  await passwordRequest(endpoint(fetch), { username: 'alice@contoso.test', password: PASSWORD, scopes: ['api://a/read', 'api://a/write'] }, init());
+  await passwordRequest(endpoint(fetch), { username: 'alice@contoso.test', password: PASSWORD, scopes: ['api://a/read', 'api://a/write'] }, sendInit());
   assertEquals(requests.length, 1);
   const sent = requests[0]!;
   assertEquals(sent.url, AS.token_endpoint);
@@ -50,7 +47,7 @@ test('passwordRequest posts exactly the password grant MSAL sends, the password 
 test('passwordRequest authenticates the client with basic auth when configured, and sends a claims challenge', async () => {
   const { fetch, requests } = capturingFetch();
   const claims = '{"access_token":{"nbf":{"essential":true,"value":"1"}}}';
-  await passwordRequest(endpoint(fetch, 'basic'), { username: 'alice@contoso.test', password: PASSWORD, scopes: ['openid', 'api://a/read'], claims }, init());
+  await passwordRequest(endpoint(fetch, 'basic'), { username: 'alice@contoso.test', password: PASSWORD, scopes: ['openid', 'api://a/read'], claims }, sendInit());
   const sent = requests[0]!;
   assertEquals(Object.fromEntries(sent.body), {
     grant_type: 'password',

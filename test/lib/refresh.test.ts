@@ -6,7 +6,7 @@ import { processRefreshTokenResponse, refreshTokenRequest } from '../../lib/oaut
 import type { IdTokenContext } from '../../lib/oauth/id-token.ts';
 import type { TokenEndpoint } from '../../lib/oauth/token-endpoint.ts';
 import { NetworkError } from '../../lib/errors.ts';
-import { capturingFetch, jsonResponse } from './fakes.ts';
+import { capturingFetch, jsonResponse, sendInit } from './fakes.ts';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const AUTHORITY = parseAuthority(`https://login.microsoftonline.com/${TENANT}`);
@@ -17,9 +17,6 @@ function endpoint(fetch: typeof globalThis.fetch): TokenEndpoint {
   return { as: AS, authority: AUTHORITY, clientId: CLIENT_ID, credential: { kind: 'secret', secret: 'shh', method: 'post' }, fetch };
 }
 
-function init() {
-  return { signal: AbortSignal.timeout(5_000), headers: new Headers({ 'client-request-id': 'corr-1' }) };
-}
 
 const checks: IdTokenContext = {
   as: AS,
@@ -33,7 +30,7 @@ const checks: IdTokenContext = {
 
 test('refreshTokenRequest posts exactly the refresh_token grant MSAL sends', async () => {
   const { fetch, requests } = capturingFetch();
-  await refreshTokenRequest(endpoint(fetch), { refreshToken: 'rt-1', scopes: ['api://a/read', 'api://a/write'] }, init());
+  await refreshTokenRequest(endpoint(fetch), { refreshToken: 'rt-1', scopes: ['api://a/read', 'api://a/write'] }, sendInit());
   assertEquals(requests.length, 1);
   const sent = requests[0]!;
   assertEquals(sent.url, AS.token_endpoint);
@@ -52,13 +49,13 @@ test('refreshTokenRequest posts exactly the refresh_token grant MSAL sends', asy
 test('refreshTokenRequest sends a claims challenge as the claims parameter', async () => {
   const { fetch, requests } = capturingFetch();
   const claims = '{"access_token":{"nbf":{"essential":true,"value":"1"}}}';
-  await refreshTokenRequest(endpoint(fetch), { refreshToken: 'rt-1', scopes: ['api://a/read'], claims }, init());
+  await refreshTokenRequest(endpoint(fetch), { refreshToken: 'rt-1', scopes: ['api://a/read'], claims }, sendInit());
   assertEquals(requests[0]!.body.get('claims'), claims);
 });
 
 test('refreshTokenRequest does not repeat an OIDC scope the caller already named', async () => {
   const { fetch, requests } = capturingFetch();
-  await refreshTokenRequest(endpoint(fetch), { refreshToken: 'rt-1', scopes: ['openid', 'api://a/read'] }, init());
+  await refreshTokenRequest(endpoint(fetch), { refreshToken: 'rt-1', scopes: ['openid', 'api://a/read'] }, sendInit());
   assertEquals(requests[0]!.body.get('scope'), 'openid api://a/read profile offline_access');
 });
 
