@@ -4,6 +4,7 @@
  */
 import type { FlowStore } from '../lib/mod.ts';
 import type { Deps } from './deps.ts';
+import type { DeviceFlows } from './device-flows.ts';
 import type { PendingSignIn } from './pending-sign-in.ts';
 import type { RateLimits } from './rate-limits.ts';
 import type { AccountSessions } from './sessions.ts';
@@ -15,6 +16,7 @@ export type WaitUntil = (promise: Promise<unknown>) => void;
 export interface SignInStores {
   flows: FlowStore<PendingSignIn>;
   accounts: AccountSessions;
+  deviceFlows: DeviceFlows;
 }
 
 export interface AppEnv {

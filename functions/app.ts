@@ -10,6 +10,7 @@ import type { Deps } from './deps.ts';
 import type { RateLimits } from './rate-limits.ts';
 import { errorResponse, unexpectedErrorResponse } from './errors.ts';
 import { demoRoutes } from './routes/demo.ts';
+import { deviceRoutes } from './routes/device.ts';
 import { onBehalfOfRoutes } from './routes/on-behalf-of.ts';
 import { profileRoutes } from './routes/profile.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -77,10 +78,13 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 
   const { signInStores } = options;
   if (signInStores) {
-    app.use('/auth/*', limitBody, withDeps, async (c, next) => {
+    const withSignInStores = async (c: Context<AppEnv>, next: () => Promise<void>) => {
       c.set('signIn', signInStores(c));
       await next();
-    });
+    };
+    app.use('/auth/*', limitBody, withDeps, withSignInStores);
+    app.use('/device/*', limitBody, withDeps, withSignInStores);
+    app.route('/device', deviceRoutes);
     app.route('/auth', signInRoutes);
     app.route('/auth', sessionRoutes);
     app.route('/auth', userTokenRoutes);

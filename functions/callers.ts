@@ -1,21 +1,30 @@
 /**
- * Callers of the token-minting endpoints: who they are (a bearer key, stored only as its SHA-256) and
- * which scopes each may obtain. Parsed once from CALLERS.
+ * Callers of the token-minting endpoints: who they are (a bearer key, stored only as its SHA-256), which
+ * grants each may use and which scopes each may obtain. Parsed once from CALLERS.
  */
 import { CallerError, ClientConfigurationError, constantTimeEqual, fromHex, sha256, utf8 } from '../lib/mod.ts';
 import { allowedScopes } from './allowed-scopes.ts';
+
+/**
+ * What a caller may do: app tokens (`client_credentials`, the default), sign users in with their
+ * password (`password`, /token/password), bring users' refresh tokens or MSAL caches (`account_import`).
+ */
+export const CALLER_GRANTS = ['client_credentials', 'password', 'account_import'] as const;
+export type CallerGrant = (typeof CALLER_GRANTS)[number];
 
 export interface Caller {
   id: string;
   keySha256: Uint8Array;
   /** Allowed scopes, lower-cased (see allowed-scopes.ts). */
   scopes: ReadonlySet<string>;
+  grants: ReadonlySet<CallerGrant>;
 }
 
 const MAX_KEY_LENGTH = 512;
 
 /**
- * CALLERS: `{"<caller id>": {"key_sha256": "<hex SHA-256 of the caller's key>", "scopes": ["api://x/.default"]}}`.
+ * CALLERS: `{"<caller id>": {"key_sha256": "<hex SHA-256 of the caller's key>", "scopes": ["api://x/.default"],
+ * "grants": ["client_credentials"]}}` (`grants` optional, default `["client_credentials"]`).
  * @throws ClientConfigurationError naming CALLERS.
  */
 export function parseCallers(raw: unknown): Caller[] {
@@ -30,7 +39,7 @@ export function parseCallers(raw: unknown): Caller[] {
     throw new ClientConfigurationError('CALLERS', 'must be a JSON object of caller id → { key_sha256, scopes }');
   }
   const callers = Object.entries(json as Record<string, unknown>).map(([id, value]) => {
-    const entry = value as { key_sha256?: unknown; scopes?: unknown } | null;
+    const entry = value as { key_sha256?: unknown; scopes?: unknown; grants?: unknown } | null;
     const keySha256 = typeof entry?.key_sha256 === 'string' ? fromHex(entry.key_sha256) : null;
     if (!keySha256 || keySha256.length !== 32) {
       throw new ClientConfigurationError('CALLERS', `entry "${id}" needs key_sha256: 64 hex digits`);
@@ -38,7 +47,11 @@ export function parseCallers(raw: unknown): Caller[] {
     if (!Array.isArray(entry!.scopes) || !entry!.scopes.every((s) => typeof s === 'string' && s.length > 0)) {
       throw new ClientConfigurationError('CALLERS', `entry "${id}" needs scopes: an array of strings`);
     }
-    return { id, keySha256, scopes: allowedScopes(entry!.scopes as string[]) };
+    const grants = entry!.grants ?? ['client_credentials'];
+    if (!Array.isArray(grants) || !grants.every((g) => (CALLER_GRANTS as readonly unknown[]).includes(g))) {
+      throw new ClientConfigurationError('CALLERS', `entry "${id}" has grants other than ${CALLER_GRANTS.join(', ')}`);
+    }
+    return { id, keySha256, scopes: allowedScopes(entry!.scopes as string[]), grants: new Set(grants as CallerGrant[]) };
   });
   if (callers.length === 0) throw new ClientConfigurationError('CALLERS', 'names no caller');
   return callers;
@@ -61,4 +74,9 @@ export async function authenticateCaller(callers: readonly Caller[], authorizati
   }
   if (!found) throw new CallerError('invalid_client', 'Unknown caller key');
   return found;
+}
+
+/** @throws CallerError `forbidden` unless the caller's CALLERS entry lists `grant`. */
+export function assertCallerMay(caller: Caller, grant: CallerGrant): void {
+  if (!caller.grants.has(grant)) throw new CallerError('forbidden', `This caller may not use the ${grant} grant`);
 }

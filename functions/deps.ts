@@ -14,6 +14,8 @@ export interface Deps {
   web(): Promise<WebSettings>;
   /** OBO_SCOPES: the downstream scopes /token/obo hands out; the first is the demo middle tier's. */
   oboScopes(): readonly string[];
+  /** ENABLE_PASSWORD_GRANT=true: /token/password exists (it is discouraged; see the README). */
+  passwordGrantEnabled: boolean;
 }
 
 export const SETTING_NAMES = [
@@ -38,6 +40,9 @@ export const SETTING_NAMES = [
   'API_AUDIENCES',
   'API_SCOPE',
   'OBO_SCOPES',
+  'DEVICE_SCOPES',
+  'DEVICE_SESSION_TTL',
+  'ENABLE_PASSWORD_GRANT',
 ] as const;
 
 function pickSettings(source: Settings): Settings {
@@ -84,6 +89,7 @@ export async function createDeps(source: Settings, store: CacheStore, fetchImpl:
     client,
     callers: () => (callers ??= parseCallers(settings.CALLERS)),
     oboScopes: () => (oboScopes ??= parseScopeList(settings, 'OBO_SCOPES')),
+    passwordGrantEnabled: String(settings.ENABLE_PASSWORD_GRANT ?? '').trim().toLowerCase() === 'true',
     web: () => {
       web ??= parseWebSettings(settings);
       web.catch(() => (web = undefined));

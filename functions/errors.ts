@@ -2,10 +2,10 @@
  * The one place where errors become HTTP responses: MSAL's field names (`error`, `error_description`,
  * `correlation_id`, plus `error_codes`/`suberror`/`claims` when the provider sent them).
  */
-import { AuthError, CallerError, InteractionRequiredError, NetworkError, ServerError, type CallerErrorCode } from '../lib/mod.ts';
+import { AuthError, CallerError, DEVICE_FLOW_TERMINAL_ERRORS, InteractionRequiredError, NetworkError, ServerError, type CallerErrorCode } from '../lib/mod.ts';
 import { RATE_LIMIT_PERIOD_SECONDS } from './rate-limits.ts';
 
-type Status = 400 | 401 | 403 | 404 | 405 | 413 | 429 | 500 | 502 | 503 | 504;
+type Status = 202 | 400 | 401 | 403 | 404 | 405 | 413 | 429 | 500 | 502 | 503 | 504;
 
 const CALLER_STATUS: Record<CallerErrorCode, Status> = {
   invalid_request: 400,
@@ -20,10 +20,18 @@ const CALLER_STATUS: Record<CallerErrorCode, Status> = {
   rate_limited: 429,
   access_denied: 403,
   invalid_token: 401,
+  // The device flow's own answers to its device (POST /device/poll).
+  authorization_pending: 202,
+  slow_down: 400,
+  expired_token: 400,
+  invalid_grant: 400,
 };
 
-/** Provider errors that the caller caused by what it asked for; all others are our upstream's problem. */
-const CALLER_CAUSED_PROVIDER_ERRORS = new Set(['invalid_scope', 'invalid_request', 'invalid_resource']);
+/**
+ * Provider errors that the caller caused by what it asked for, or that end the caller's device flow
+ * (expired, declined, an unknown code); all others are our upstream's problem.
+ */
+const CALLER_CAUSED_PROVIDER_ERRORS = new Set<string>(['invalid_scope', 'invalid_request', 'invalid_resource', ...DEVICE_FLOW_TERMINAL_ERRORS]);
 
 /**
  * Who reads the answer: a program calling an API (JSON), or a browser navigation (sign-in, callback,
@@ -50,7 +58,7 @@ export function statusFor(error: AuthError, audience: Audience = 'api'): Status 
 /** Seconds the client should wait before asking again: the provider's Retry-After, or our own rate limit's window. */
 export function retryAfterOf(error: AuthError): number | undefined {
   if (error instanceof ServerError) return error.retryAfter;
-  if (error instanceof CallerError && error.errorCode === 'rate_limited') return RATE_LIMIT_PERIOD_SECONDS;
+  if (error instanceof CallerError) return error.retryAfter ?? (error.errorCode === 'rate_limited' ? RATE_LIMIT_PERIOD_SECONDS : undefined);
   return undefined;
 }
 

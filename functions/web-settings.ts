@@ -2,7 +2,7 @@
  * Settings of the browser sign-in (backend-for-frontend) routes, parsed once: where the provider sends
  * the user back, which scopes the SPA may obtain, which origins may call, and the cookie policy.
  */
-import { ClientConfigurationError, deriveSealingKey, normalizeScopes, optionalSetting, requireSetting, type Settings } from '../lib/mod.ts';
+import { ClientConfigurationError, deriveSealingKey, integerSetting, normalizeScopes, optionalSetting, requireSetting, type Settings } from '../lib/mod.ts';
 import { allowedScopes } from './allowed-scopes.ts';
 
 export interface WebSettings {
@@ -15,7 +15,14 @@ export interface WebSettings {
   sessionKey: CryptoKey;
   /** `__Host-` names and `Secure` everywhere except plain-http localhost development. */
   secureCookies: boolean;
+  /** DEVICE_SCOPES as the allow-list of /device/start (empty: the device flow is not offered). */
+  deviceScopeAllowList: ReadonlySet<string>;
+  /** DEVICE_SESSION_TTL: how long a session key (a device's, a script's) lives, in seconds. */
+  deviceSessionTtlSeconds: number;
 }
+
+/** A device signs in once and stays signed in for a season, as Entra's refresh tokens allow (90 days). */
+export const DEFAULT_DEVICE_SESSION_TTL_SECONDS = 90 * 24 * 60 * 60;
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -31,13 +38,8 @@ export async function parseWebSettings(settings: Settings): Promise<WebSettings>
   if (redirectUri.protocol !== 'https:' && !local) throw new ClientConfigurationError('REDIRECT_URI', 'must use https (http only for localhost)');
   if (redirectUri.search || redirectUri.hash) throw new ClientConfigurationError('REDIRECT_URI', 'must not have a query or fragment');
 
-  let spaScopes: string[];
-  try {
-    const raw = optionalSetting(settings, 'SPA_SCOPES') ?? '';
-    spaScopes = raw === '' ? [] : normalizeScopes(raw.split(/[\s,]+/).filter(Boolean));
-  } catch {
-    throw new ClientConfigurationError('SPA_SCOPES', 'must be space- or comma-separated scopes');
-  }
+  const spaScopes = scopeListSetting(settings, 'SPA_SCOPES');
+  const deviceScopes = scopeListSetting(settings, 'DEVICE_SCOPES');
 
   const origins = (optionalSetting(settings, 'ALLOWED_ORIGINS') ?? redirectUri.origin).split(/[\s,]+/).filter(Boolean);
   for (const origin of origins) {
@@ -67,5 +69,17 @@ export async function parseWebSettings(settings: Settings): Promise<WebSettings>
     postLogoutRedirectUri: postLogout,
     sessionKey: await deriveSealingKey(requireSetting(settings, 'SESSION_KEY'), 'SESSION_KEY', 'session-cookies/v1'),
     secureCookies: !local,
+    deviceScopeAllowList: allowedScopes(deviceScopes),
+    deviceSessionTtlSeconds: integerSetting(settings, 'DEVICE_SESSION_TTL', DEFAULT_DEVICE_SESSION_TTL_SECONDS, 60, 400 * 24 * 60 * 60),
   };
+}
+
+/** An optional setting of space- or comma-separated scopes; absent is none. */
+function scopeListSetting(settings: Settings, name: string): string[] {
+  const raw = optionalSetting(settings, name) ?? '';
+  try {
+    return raw === '' ? [] : normalizeScopes(raw.split(/[\s,]+/).filter(Boolean));
+  } catch {
+    throw new ClientConfigurationError(name, 'must be space- or comma-separated scopes');
+  }
 }

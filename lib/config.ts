@@ -46,7 +46,7 @@ export function optionalSetting(settings: Settings, name: string): string | unde
   return value.trim() === '' ? undefined : value.trim();
 }
 
-function integerSetting(settings: Settings, name: string, fallback: number, min: number, max: number): number {
+export function integerSetting(settings: Settings, name: string, fallback: number, min: number, max: number): number {
   const raw = optionalSetting(settings, name);
   if (raw === undefined) return fallback;
   const value = /^\d+$/.test(raw) ? Number(raw) : NaN;

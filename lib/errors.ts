@@ -51,13 +51,21 @@ export type CallerErrorCode =
   | 'forbidden'
   | 'rate_limited'
   | 'access_denied'
-  | 'invalid_token';
+  | 'invalid_token'
+  // A device flow's answers to its device (RFC 8628 §3.5): still waiting, polled too fast, over.
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | 'invalid_grant';
 
-/** The caller of our endpoint made a mistake; nothing was sent to the provider. */
+/** The caller of our endpoint made a mistake (or must wait); nothing was sent to the provider. */
 export class CallerError extends AuthError {
   readonly kind = 'caller' as const;
-  constructor(errorCode: CallerErrorCode, errorMessage: string) {
+  /** Seconds the caller should wait before asking again, when we know. */
+  readonly retryAfter: number | undefined;
+  constructor(errorCode: CallerErrorCode, errorMessage: string, retryAfter?: number) {
     super(errorCode, errorMessage);
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -121,13 +129,15 @@ export class NetworkError extends AuthError {
 /** An AuthError as plain data, to cross a boundary that loses classes (Durable Object RPC). */
 export type SerializedAuthError =
   | { kind: 'configuration'; setting: string; message: string }
-  | { kind: 'caller'; errorCode: CallerErrorCode; message: string }
+  | { kind: 'caller'; errorCode: CallerErrorCode; message: string; retryAfter?: number }
   | { kind: 'server'; interaction: boolean; throttled: boolean; fields: ProviderErrorFields; status: number; retryAfter?: number }
   | { kind: 'network'; errorCode: NetworkErrorCode; message: string; correlationId?: string };
 
 export function serializeAuthError(error: AuthError): SerializedAuthError {
   if (error instanceof ClientConfigurationError) return { kind: 'configuration', setting: error.setting, message: error.errorMessage };
-  if (error instanceof CallerError) return { kind: 'caller', errorCode: error.errorCode as CallerErrorCode, message: error.errorMessage };
+  if (error instanceof CallerError) {
+    return { kind: 'caller', errorCode: error.errorCode as CallerErrorCode, message: error.errorMessage, ...(error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {}) };
+  }
   if (error instanceof ServerError) {
     return {
       kind: 'server',
@@ -150,7 +160,7 @@ export function deserializeAuthError(data: SerializedAuthError): AuthError {
       return error;
     }
     case 'caller':
-      return new CallerError(data.errorCode, data.message);
+      return new CallerError(data.errorCode, data.message, data.retryAfter);
     case 'server':
       if (data.interaction) return new InteractionRequiredError(data.fields, data.status, data.retryAfter);
       return new ServerError(data.fields, data.status, data.retryAfter);

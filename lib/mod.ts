@@ -14,6 +14,7 @@ export type { AuthCodeFlowRequest, AuthCodeResult } from './flows/auth-code.ts';
 export type { SilentRequest } from './flows/silent.ts';
 export type { OnBehalfOfRequest } from './flows/on-behalf-of.ts';
 export type { DeviceCodeFlow, DeviceFlowOptions, DeviceFlowRequest, DevicePoll } from './flows/device-code.ts';
+export { DEVICE_FLOW_TERMINAL_ERRORS, SLOW_DOWN_SECONDS } from './flows/device-code.ts';
 export type { UsernamePasswordRequest } from './flows/password.ts';
 export type { RefreshTokenImportRequest } from './flows/refresh-token-import.ts';
 export type { SignInOutcome, SignInResult } from './flows/sign-in-result.ts';
@@ -32,7 +33,7 @@ export { KVCacheStore, type KVLike } from './storage/kv-cache-store.ts';
 export { MemoryAccountStore } from './storage/memory-account-store.ts';
 
 // Building blocks for the app's own routes.
-export { requireSetting, optionalSetting, type Settings } from './config.ts';
+export { requireSetting, optionalSetting, integerSetting, type Settings } from './config.ts';
 export { normalizeScopes } from './scopes.ts';
 export { deriveSealingKey, seal, open } from './cache/seal.ts';
-export { constantTimeEqual, sha256, fromHex, utf8 } from './encoding.ts';
+export { base64url, constantTimeEqual, sha256, fromHex, utf8 } from './encoding.ts';

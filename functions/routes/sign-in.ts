@@ -113,7 +113,7 @@ async function completeSignIn(c: Context<AppEnv>, params: URLSearchParams): Prom
   // Set on the context, not on the redirect: the error page keeps it too (see error-page.ts).
   c.header('set-cookie', clearedCookie(web, txnName, pending.flow.responseMode === 'form_post' ? 'None' : 'Lax'), { append: true });
   const { record } = await c.var.deps.client.acquireTokenByAuthCodeFlow(pending.flow, params, c.var.correlationId);
-  const sid = await c.var.signIn.accounts.signIn(record, SESSION_TTL_SECONDS);
+  const sid = await c.var.signIn.accounts.signIn(record, { kind: 'browser', ttlSeconds: SESSION_TTL_SECONDS });
   const session = { hid: record.account.home_account_id, sid, exp: Date.now() + SESSION_TTL_SECONDS * 1000 };
   c.header('set-cookie', await sessionCookie(web, session), { append: true });
   c.header('cache-control', 'no-store');

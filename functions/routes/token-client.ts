@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { assertScopesAllowed } from '../allowed-scopes.ts';
-import { authenticateCaller } from '../callers.ts';
+import { assertCallerMay, authenticateCaller } from '../callers.ts';
 import { postOnly } from '../errors.ts';
 import { readBodyParameters } from '../request-body.ts';
 import { enforceRateLimit } from '../rate-limits.ts';
@@ -16,6 +16,7 @@ clientTokenRoutes.post('/', async (c) => {
   const callers = c.var.deps.callers();
   // Authenticate before reading the body: an unknown caller learns nothing about scope rules.
   const caller = await authenticateCaller(callers, c.req.header('authorization'));
+  assertCallerMay(caller, 'client_credentials');
   const { scopes, claims, forceRefresh } = parseTokenRequest(await readBodyParameters(c.req.raw));
   assertScopesAllowed(caller.scopes, scopes, 'This caller');
   // Each cache-bypassing request reaches the provider: one caller must not drive it without bound.

@@ -1,13 +1,14 @@
 /**
- * POST /auth/token: an access token for the session's account (MSAL's acquireTokenSilent), for the SPA.
- * Called by script, so CSRF-checked; the refresh token never leaves the account's store.
+ * POST /auth/token: an access token for the session's account (MSAL's acquireTokenSilent), for the SPA
+ * (session cookie, called by script, so CSRF-checked) and for devices (a session key). The refresh token
+ * never leaves the account's store.
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { assertScopesAllowed } from '../allowed-scopes.ts';
 import { readBodyParameters } from '../request-body.ts';
-import { assertSameSiteRequest } from '../same-origin.ts';
-import { interactionRequired, readSession } from '../sessions.ts';
+import { requestSession } from '../request-session.ts';
+import { interactionRequired } from '../sessions.ts';
 import { enforceRateLimit } from '../rate-limits.ts';
 import { parseTokenRequest } from '../token-request.ts';
 import { tokenResponse } from '../token-response.ts';
@@ -16,8 +17,7 @@ export const userTokenRoutes = new Hono<AppEnv>();
 
 userTokenRoutes.post('/token', async (c) => {
   const web = await c.var.deps.web();
-  assertSameSiteRequest(c, web, true);
-  const session = await readSession(web, c.req.header('cookie'));
+  const session = await requestSession(c, web, 'script');
   if (!session) throw interactionRequired('Not signed in');
   const { scopes, claims, forceRefresh } = parseTokenRequest(await readBodyParameters(c.req.raw));
   assertScopesAllowed(web.spaScopeAllowList, scopes, 'This app');

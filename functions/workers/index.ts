@@ -1,21 +1,28 @@
-/** The Cloudflare Worker: KV token cache (TOKEN_CACHE), Durable Object flow store (FLOWS). */
+/**
+ * The Cloudflare Worker: KV token cache (TOKEN_CACHE); Durable Objects for sign-in flows (FLOWS), accounts
+ * (ACCOUNTS) and device code flows (DEVICE_FLOWS).
+ */
 import { ClientConfigurationError, KVCacheStore } from '../../lib/mod.ts';
 import { createApp } from '../app.ts';
 import { depsFor } from '../deps.ts';
 import type { PendingSignIn } from '../pending-sign-in.ts';
 import type { AccountObject } from './account-object.ts';
 import { DurableObjectAccountSessions } from './account-sessions.ts';
+import type { DeviceFlowObject } from './device-flow-object.ts';
+import { DurableObjectDeviceFlows } from './device-flows.ts';
 import { DurableObjectFlowStore } from './do-flow-store.ts';
 import type { FlowObject } from './flow-object.ts';
 import { BindingRateLimiter } from './rate-limiter.ts';
 
 export { FlowObject } from './flow-object.ts';
 export { AccountObject } from './account-object.ts';
+export { DeviceFlowObject } from './device-flow-object.ts';
 
 export interface Env {
   TOKEN_CACHE: KVNamespace;
   FLOWS: DurableObjectNamespace<FlowObject>;
   ACCOUNTS: DurableObjectNamespace<AccountObject>;
+  DEVICE_FLOWS: DurableObjectNamespace<DeviceFlowObject>;
   /** `[[ratelimits]]` bindings; a deployment without them runs without those limits. */
   SIGN_IN_RATE_LIMIT?: RateLimit;
   CACHE_BYPASS_RATE_LIMIT?: RateLimit;
@@ -43,7 +50,12 @@ const app = createApp({
     const env = c.env as Env;
     if (!env.FLOWS) throw new ClientConfigurationError('FLOWS', 'Durable Object binding is missing');
     if (!env.ACCOUNTS) throw new ClientConfigurationError('ACCOUNTS', 'Durable Object binding is missing');
-    return { flows: new DurableObjectFlowStore<PendingSignIn>(env.FLOWS), accounts: new DurableObjectAccountSessions(env.ACCOUNTS) };
+    if (!env.DEVICE_FLOWS) throw new ClientConfigurationError('DEVICE_FLOWS', 'Durable Object binding is missing');
+    return {
+      flows: new DurableObjectFlowStore<PendingSignIn>(env.FLOWS),
+      accounts: new DurableObjectAccountSessions(env.ACCOUNTS),
+      deviceFlows: new DurableObjectDeviceFlows(env.DEVICE_FLOWS),
+    };
   },
   waitUntil: (c) => {
     try {

@@ -66,6 +66,7 @@ export async function startWorker({ scriptPath, port, settings }) {
       durableObjects: {
         FLOWS: { className: 'FlowObject', useSQLite: true },
         ACCOUNTS: { className: 'AccountObject', useSQLite: true },
+        DEVICE_FLOWS: { className: 'DeviceFlowObject', useSQLite: true },
       },
       bindings: settings,
     }],
