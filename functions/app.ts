@@ -9,9 +9,11 @@ import type { AppEnv, SignInStores, WaitUntil } from './app-env.ts';
 import type { Deps } from './deps.ts';
 import type { RateLimits } from './rate-limits.ts';
 import { errorResponse, unexpectedErrorResponse } from './errors.ts';
+import { accountImportRoutes, importBodyLimit } from './routes/account-import.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { deviceRoutes } from './routes/device.ts';
 import { onBehalfOfRoutes } from './routes/on-behalf-of.ts';
+import { passwordRoutes } from './routes/password.ts';
 import { profileRoutes } from './routes/profile.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { signInRoutes } from './routes/sign-in.ts';
@@ -85,6 +87,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     app.use('/auth/*', limitBody, withDeps, withSignInStores);
     app.use('/device/*', limitBody, withDeps, withSignInStores);
     app.route('/device', deviceRoutes);
+    // Headless sign-ins by callers: they store an account, like the sign-in routes.
+    app.use('/token/password/*', limitBody, withDeps, withSignInStores);
+    app.route('/token/password', passwordRoutes);
+    app.use('/accounts/*', importBodyLimit, withDeps, withSignInStores);
+    app.route('/accounts', accountImportRoutes);
     app.route('/auth', signInRoutes);
     app.route('/auth', sessionRoutes);
     app.route('/auth', userTokenRoutes);

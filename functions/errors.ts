@@ -29,9 +29,12 @@ const CALLER_STATUS: Record<CallerErrorCode, Status> = {
 
 /**
  * Provider errors that the caller caused by what it asked for, or that end the caller's device flow
- * (expired, declined, an unknown code); all others are our upstream's problem.
+ * (expired, declined, an unknown code); all others are our upstream's problem. `invalid_grant` reaches
+ * here as a plain ServerError only from the password grant, where it means wrong credentials (AADSTS50126,
+ * an unknown user: lib/interaction.ts classifyCredentialError): the other user grants make it an
+ * InteractionRequiredError (401), and Entra refuses our own client credentials as `invalid_client`.
  */
-const CALLER_CAUSED_PROVIDER_ERRORS = new Set<string>(['invalid_scope', 'invalid_request', 'invalid_resource', ...DEVICE_FLOW_TERMINAL_ERRORS]);
+const CALLER_CAUSED_PROVIDER_ERRORS = new Set<string>(['invalid_scope', 'invalid_request', 'invalid_resource', 'invalid_grant', ...DEVICE_FLOW_TERMINAL_ERRORS]);
 
 /**
  * Who reads the answer: a program calling an API (JSON), or a browser navigation (sign-in, callback,
@@ -62,7 +65,11 @@ export function retryAfterOf(error: AuthError): number | undefined {
   return undefined;
 }
 
-export function errorResponse(error: AuthError, correlationId: string): Response {
+/**
+ * An error's JSON fields: the body of an error response, and one entry of an answer that reports errors
+ * per item (an account import).
+ */
+export function errorBody(error: AuthError, correlationId: string): Record<string, unknown> {
   const body: Record<string, unknown> = {
     error: error.errorCode,
     error_description: error.errorMessage,
@@ -73,13 +80,18 @@ export function errorResponse(error: AuthError, correlationId: string): Response
     body.error = 'interaction_required';
     body.error_description = `${error.errorCode}: ${error.errorMessage}`;
   }
-  const headers = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' });
   if (error instanceof ServerError) {
     if (error.errorCodes) body.error_codes = error.errorCodes;
     if (error.subError) body.suberror = error.subError;
     if (error.claims) body.claims = error.claims;
     if (error.traceId) body.trace_id = error.traceId;
   }
+  return body;
+}
+
+export function errorResponse(error: AuthError, correlationId: string): Response {
+  const body = errorBody(error, correlationId);
+  const headers = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' });
   const retryAfter = retryAfterOf(error);
   if (retryAfter !== undefined) headers.set('retry-after', String(retryAfter));
   const challenge = bearerChallenge(error);
@@ -107,12 +119,19 @@ function bearerChallenge(error: AuthError): string | undefined {
   return undefined;
 }
 
+/**
+ * Anything that is not an AuthError is our bug: logged by name and correlation id only (messages may
+ * quote provider bodies), answered without details.
+ */
+export function unexpectedErrorBody(error: unknown, correlationId: string): Record<string, unknown> {
+  console.error(`unexpected error ${error instanceof Error ? error.name : typeof error} correlation_id=${correlationId}`);
+  return { error: 'server_error', error_description: 'An unexpected error occurred', correlation_id: correlationId };
+}
+
 /** Anything that is not an AuthError is our bug: a 500 that says so without leaking details. */
 export function unexpectedErrorResponse(error: unknown, correlationId: string): Response {
-  // The name and correlation id are enough to find it; messages may quote provider bodies.
-  console.error(`unexpected error ${error instanceof Error ? error.name : typeof error} correlation_id=${correlationId}`);
-  return new Response(
-    JSON.stringify({ error: 'server_error', error_description: 'An unexpected error occurred', correlation_id: correlationId }),
-    { status: 500, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } },
-  );
+  return new Response(JSON.stringify(unexpectedErrorBody(error, correlationId)), {
+    status: 500,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  });
 }

@@ -1,7 +1,7 @@
 /**
  * Abuse limits for what anyone (or any one caller) can make us do: start and complete sign-ins (each
- * creates durable state), and bypass the token cache (each reaches the provider, and for a user rotates
- * the refresh token). A limiter is a port with one adapter per runtime (Workers: the rate limiting
+ * creates durable state), bypass the token cache (each reaches the provider, and for a user rotates
+ * the refresh token), and try passwords (each is a guess at a user's password). A limiter is a port with one adapter per runtime (Workers: the rate limiting
  * binding); where a deployment has none, that limit is not enforced.
  */
 import { CallerError } from '../lib/mod.ts';
@@ -15,8 +15,17 @@ export interface RateLimiter {
 }
 
 export interface RateLimits {
-  /** /auth/login and /auth/callback, per client IP (default 60 a minute). */
+  /**
+   * /auth/login and /auth/callback and /device/start per client IP; /token/password and /accounts/import
+   * per caller (default 60 a minute).
+   */
   signIn?: RateLimiter;
+  /**
+   * /token/password per user name, whoever the caller (default 5 a minute, successes included): each
+   * attempt is a guess at that user's password, so a guesser is slowed per victim however many callers
+   * it spreads over, while a script that signs a user in now and then never meets the limit.
+   */
+  password?: RateLimiter;
   /** Requests with `claims` or `force_refresh`: per caller on /token/client, per account on /auth/token (default 10 a minute). */
   cacheBypass?: RateLimiter;
 }

@@ -17,6 +17,7 @@ export type { DeviceCodeFlow, DeviceFlowOptions, DeviceFlowRequest, DevicePoll }
 export { DEVICE_FLOW_TERMINAL_ERRORS, SLOW_DOWN_SECONDS } from './flows/device-code.ts';
 export type { UsernamePasswordRequest } from './flows/password.ts';
 export type { RefreshTokenImportRequest } from './flows/refresh-token-import.ts';
+export { msalCacheAccounts, type MsalCacheAccount } from './flows/cache-serialization.ts';
 export type { SignInOutcome, SignInResult } from './flows/sign-in-result.ts';
 export type { AuthCodeFlow, ResponseMode } from './oauth/authorization-code.ts';
 

@@ -1,4 +1,5 @@
 import type { AccountObject } from '../functions/workers/account-object.ts';
+import type { DeviceFlowObject } from '../functions/workers/device-flow-object.ts';
 import type { FlowObject } from '../functions/workers/flow-object.ts';
 import type { IdpInfo } from './global-setup.ts';
 
@@ -8,6 +9,7 @@ declare global {
       TOKEN_CACHE: KVNamespace;
       FLOWS: DurableObjectNamespace<FlowObject>;
       ACCOUNTS: DurableObjectNamespace<AccountObject>;
+      DEVICE_FLOWS: DurableObjectNamespace<DeviceFlowObject>;
       // The sign-in settings, bindings from vitest.config.ts (the Durable Objects read these).
       AUTHORITY: string;
       CLIENT_ID: string;

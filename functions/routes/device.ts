@@ -44,6 +44,7 @@ deviceRoutes.post('/start', async (c) => {
 deviceRoutes.post('/poll', async (c) => {
   const web = await c.var.deps.web();
   const body = await readBodyParameters(c.req.raw);
+  if (typeof body.flow_id !== 'string' || body.flow_id === '') throw new CallerError('invalid_request', 'flow_id is required: the flow_id /device/start answered');
   const handle = await openFlowHandle(web, body.flow_id);
   if (!handle) throw new CallerError('invalid_grant', 'flow_id is not a device flow of this service');
   if (handle.expiresAt <= Date.now()) throw new CallerError('expired_token', 'The device code expired before the user completed the sign-in');

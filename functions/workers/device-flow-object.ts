@@ -39,8 +39,13 @@ const FLOW_KEY = 'flow';
 const STATE_KEY = 'state';
 /** How long an ended flow still answers its device (with its outcome) before it is forgotten. */
 const RETENTION_MS = 10 * 60 * 1000;
-/** A device's clock and the network are not exact: a poll this much early still counts as on time. */
-const EARLY_POLL_TOLERANCE_MS = 500;
+/**
+ * Network jitter: a device that polls every `interval` from when it sent its last request may arrive a
+ * little early. A tenth of the interval (at most a second) early still counts as on time.
+ */
+function earlyPollTolerance(intervalMs: number): number {
+  return Math.min(intervalMs / 10, 1000);
+}
 
 export class DeviceFlowObject extends DurableObject<ObjectBindings> {
   private readonly client = new ObjectClient(this.env);
@@ -69,7 +74,7 @@ export class DeviceFlowObject extends DurableObject<ObjectBindings> {
       case 'pending': {
         if (now >= flow.expiresAt) return failure(expired());
         const intervalMs = state.interval * 1000;
-        if (state.lastDevicePoll !== undefined && now - state.lastDevicePoll < intervalMs - EARLY_POLL_TOLERANCE_MS) {
+        if (state.lastDevicePoll !== undefined && now - state.lastDevicePoll < intervalMs - earlyPollTolerance(intervalMs)) {
           return { ok: true, value: { status: 'slow_down', retryAfterSeconds: state.interval } };
         }
         await this.ctx.storage.put(STATE_KEY, { ...state, lastDevicePoll: now } satisfies State);

@@ -26,6 +26,7 @@ export interface Env {
   /** `[[ratelimits]]` bindings; a deployment without them runs without those limits. */
   SIGN_IN_RATE_LIMIT?: RateLimit;
   CACHE_BYPASS_RATE_LIMIT?: RateLimit;
+  PASSWORD_RATE_LIMIT?: RateLimit;
   [setting: string]: unknown;
 }
 
@@ -44,6 +45,7 @@ const app = createApp({
     return {
       ...(env.SIGN_IN_RATE_LIMIT ? { signIn: new BindingRateLimiter(env.SIGN_IN_RATE_LIMIT) } : {}),
       ...(env.CACHE_BYPASS_RATE_LIMIT ? { cacheBypass: new BindingRateLimiter(env.CACHE_BYPASS_RATE_LIMIT) } : {}),
+      ...(env.PASSWORD_RATE_LIMIT ? { password: new BindingRateLimiter(env.PASSWORD_RATE_LIMIT) } : {}),
     };
   },
   signInStores: (c) => {

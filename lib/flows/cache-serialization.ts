@@ -21,6 +21,7 @@ import {
   type RefreshTokenEntity,
 } from '../cache/entities.ts';
 import { isUsable } from '../cache/freshness.ts';
+import type { ConfidentialClientConfig } from '../config.ts';
 
 export interface MsalCache {
   Account: Record<string, AccountEntity>;
@@ -78,23 +79,10 @@ export async function serializeOnBehalfOfCache(ctx: ClientContext, request: { us
  * @throws CallerError `invalid_request` for input that is not an MSAL cache.
  */
 export async function deserializeCache(ctx: ClientContext, store: AccountStore<AccountRecord>, json: string): Promise<AccountInfo[]> {
-  const input = parseCache(json);
-  const { clientId } = ctx.config;
   const { environment } = ctx.config.authority;
-  const isOurs = environmentMatcher(environment);
-  const sameAccount = (e: { home_account_id?: unknown; environment?: unknown }, account: AccountEntity) =>
-    e.home_account_id === account.home_account_id && isOurs(e.environment);
   const imported: AccountInfo[] = [];
-  for (const account of Object.values(input.Account)) {
-    if (!isEntity(account, ['home_account_id', 'environment', 'realm', 'local_account_id', 'username']) || !isOurs(account.environment)) continue;
-    const idToken = Object.values(input.IdToken).find(
-      (e) => isEntity(e, ['secret', 'realm']) && sameAccount(e, account) && e.client_id === clientId && e.realm.toLowerCase() === account.realm.toLowerCase(),
-    );
+  for (const { account, idToken, refreshToken, appMetadata, accessTokens } of accountsOf(parseCache(json), ctx.config)) {
     if (!idToken) continue;
-    const appMetadata = Object.values(input.AppMetadata).find((e) => e.client_id === clientId && isOurs(e.environment));
-    const refreshToken = Object.values(input.RefreshToken).find(
-      (e) => isEntity(e, ['secret']) && sameAccount(e, account) && (e.client_id === clientId || (e.family_id !== undefined && e.family_id === appMetadata?.family_id)),
-    );
     const record: AccountRecord = {
       account: { ...account, environment: environment },
       idToken: { ...idToken, environment: environment },
@@ -103,10 +91,7 @@ export async function deserializeCache(ctx: ClientContext, store: AccountStore<A
     };
     if (refreshToken) record.refreshToken = { ...refreshToken, environment: environment };
     if (appMetadata) record.appMetadata = appMetadata;
-    for (const at of Object.values(input.AccessToken)) {
-      if (!isEntity(at, ['secret', 'realm', 'target', 'expires_on', 'cached_at']) || !sameAccount(at, account) || at.client_id !== clientId) continue;
-      // Our account record covers the account's home realm; other tenants' tokens are not imported.
-      if (at.realm.toLowerCase() !== account.realm.toLowerCase()) continue;
+    for (const at of accessTokens) {
       // Our cache is looked up by exact target, so it is normalised the way requests are.
       const target = scopesToTarget(withoutOidcScopes(at.target.split(' ')));
       const entity: AccessTokenEntity = { ...at, environment: environment, target, credential_type: 'AccessToken', token_type: at.token_type ?? 'Bearer' };
@@ -119,6 +104,76 @@ export async function deserializeCache(ctx: ClientContext, store: AccountStore<A
     imported.push(accountInfo(record.account));
   }
   return imported;
+}
+
+/** An account of an MSAL cache as an import that redeems its refresh token needs it. */
+export interface MsalCacheAccount {
+  homeAccountId: string;
+  username: string;
+  /** The account's refresh token for this client (or its family); absent when the cache holds none. */
+  refreshToken?: string;
+  /**
+   * The resource scopes of the account's most recent access token for this client (OIDC scopes left
+   * out): what the app last asked for. Absent when the cache holds no such token.
+   */
+  scopes?: string[];
+}
+
+/**
+ * The accounts of an MSAL JSON cache (msal-node's `serialize()` output, as text or parsed) that belong to
+ * this client and authority host, with their refresh tokens. Stores nothing, validates no token: for an
+ * untrusted import that redeems each refresh token at the provider (acquireTokenByRefreshToken), whose
+ * answer is what gets checked and stored.
+ * @throws CallerError `invalid_request` for input that is not an MSAL cache.
+ */
+export function msalCacheAccounts(config: Pick<ConfidentialClientConfig, 'clientId' | 'authority'>, cache: unknown): MsalCacheAccount[] {
+  return accountsOf(parseCache(cache), config).map(({ account, refreshToken, accessTokens }) => {
+    const latest = accessTokens.slice().sort((a, b) => Number(b.cached_at) - Number(a.cached_at))[0];
+    const scopes = latest ? withoutOidcScopes(latest.target.split(' ')) : [];
+    return {
+      homeAccountId: account.home_account_id,
+      username: account.username,
+      ...(refreshToken ? { refreshToken: refreshToken.secret } : {}),
+      ...(scopes.length > 0 ? { scopes } : {}),
+    };
+  });
+}
+
+interface CachedAccount {
+  account: AccountEntity;
+  idToken: IdTokenEntity | undefined;
+  refreshToken: RefreshTokenEntity | undefined;
+  appMetadata: AppMetadataEntity | undefined;
+  /** This client's access tokens for the account in its home realm (our account record covers only that realm). */
+  accessTokens: AccessTokenEntity[];
+}
+
+/**
+ * The cache's accounts of this client and authority host (by alias), each with its entities, matched as
+ * both MSALs match them; malformed entries are passed over.
+ */
+function accountsOf(input: MsalCache, config: Pick<ConfidentialClientConfig, 'clientId' | 'authority'>): CachedAccount[] {
+  const { clientId } = config;
+  const isOurs = environmentMatcher(config.authority.environment);
+  const sameAccount = (e: { home_account_id?: unknown; environment?: unknown }, account: AccountEntity) =>
+    e.home_account_id === account.home_account_id && isOurs(e.environment);
+  const appMetadata = Object.values(input.AppMetadata).find((e) => isEntity(e, ['client_id', 'environment']) && e.client_id === clientId && isOurs(e.environment));
+  const sameRealm = (e: { realm: string }, account: AccountEntity) => e.realm.toLowerCase() === account.realm.toLowerCase();
+  return Object.values(input.Account)
+    .filter((account) => isEntity(account, ['home_account_id', 'environment', 'realm', 'local_account_id', 'username']) && isOurs(account.environment))
+    .map((account) => ({
+      account,
+      idToken: Object.values(input.IdToken).find(
+        (e) => isEntity(e, ['secret', 'realm']) && sameAccount(e, account) && e.client_id === clientId && sameRealm(e, account),
+      ),
+      refreshToken: Object.values(input.RefreshToken).find(
+        (e) => isEntity(e, ['secret']) && sameAccount(e, account) && (e.client_id === clientId || (e.family_id !== undefined && e.family_id === appMetadata?.family_id)),
+      ),
+      appMetadata,
+      accessTokens: Object.values(input.AccessToken).filter(
+        (at) => isEntity(at, ['secret', 'realm', 'target', 'expires_on', 'cached_at']) && sameAccount(at, account) && at.client_id === clientId && sameRealm(at, account),
+      ),
+    }));
 }
 
 /**
@@ -138,12 +193,15 @@ function environmentMatcher(environment: string): (candidate: unknown) => boolea
   return (candidate) => typeof candidate === 'string' && aliases.has(candidate.toLowerCase());
 }
 
-function parseCache(json: string): MsalCache {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw new CallerError('invalid_request', 'The cache is not JSON');
+/** An MSAL cache from its JSON text, or from that text already parsed. */
+function parseCache(json: unknown): MsalCache {
+  let value: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch {
+      throw new CallerError('invalid_request', 'The cache is not JSON');
+    }
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CallerError('invalid_request', 'The cache is not an MSAL cache object');
   const cache = emptyCache();

@@ -9,7 +9,7 @@
  * revoked or already used token) is an InteractionRequiredError, as for silent acquisition: the user
  * must sign in. The refresh token is not put into the throttling key nor echoed in any error.
  */
-import type { AccountRecord } from '../account.ts';
+import { homeAccountIdOf, parseClientInfo, type AccountRecord } from '../account.ts';
 import { CallerError, NetworkError } from '../errors.ts';
 import { processRefreshTokenResponse, refreshTokenRequest } from '../oauth/refresh.ts';
 import { resourceScopes } from '../scopes.ts';
@@ -19,6 +19,11 @@ import { redeemSignIn, type SignInResult } from './sign-in-result.ts';
 export interface RefreshTokenImportRequest {
   refreshToken: string;
   scopes: readonly string[];
+  /**
+   * The account the token is expected to be for (an MSAL cache entry's home account id): an answer for
+   * another account is refused before anything of it is cached.
+   */
+  homeAccountId?: string;
   correlationId?: string;
 }
 
@@ -26,7 +31,8 @@ const MAX_REFRESH_TOKEN_LENGTH = 16 * 1024;
 
 /**
  * @throws CallerError `invalid_request` (refresh token or scopes missing or malformed), `access_denied`
- *   (a tenant not allowed: nothing stored); InteractionRequiredError `invalid_grant` for a token the
+ *   (a tenant not allowed: nothing stored), `invalid_grant` (answered for another account than
+ *   `homeAccountId`: nothing stored); InteractionRequiredError `invalid_grant` for a token the
  *   provider refuses; NetworkError `invalid_id_token` (also for an answer without an ID token);
  *   ServerError, ThrottlingError; ClientConfigurationError ALLOWED_TENANTS.
  */
@@ -51,6 +57,10 @@ export async function acquireTokenByRefreshToken(
       process: async (response, checks, id) => {
         const tokens = await processRefreshTokenResponse(checks, response, id);
         if (!tokens.idTokenClaims) throw new NetworkError('invalid_id_token', 'The ID token was rejected: missing (an imported refresh token must be answered with one)', id);
+        const expected = request.homeAccountId;
+        if (expected !== undefined && homeAccountIdOf(parseClientInfo(tokens.client_info), tokens.idTokenClaims).toLowerCase() !== expected.toLowerCase()) {
+          throw new CallerError('invalid_grant', 'The refresh token was answered for another account than the one it was filed under');
+        }
         return { ...tokens, refresh_token: tokens.refresh_token ?? refreshToken };
       },
     },

@@ -14,7 +14,7 @@ import { initiateDeviceFlow, pollDeviceFlow } from '../../lib/flows/device-code.
 import { ThrottlingCache } from '../../lib/oauth/provider-http.ts';
 import { ProviderMetadataCache } from '../../lib/oauth/provider-metadata.ts';
 import { MemoryCacheStore, SEALING_SECRET } from '../lib/fakes.ts';
-import { CookieJar } from './browser-driver.ts';
+import { verifyAsUser } from './device-verification.ts';
 import { idp, provider } from './harness.ts';
 
 const SCOPES = ['api://downstream/read'];
@@ -34,45 +34,6 @@ async function context(): Promise<ClientContext> {
     assertions: new ValidatedAssertions(),
     accountLocks: new KeyedMutex(),
   };
-}
-
-/**
- * The user at the verification page: enters the code, confirms (or aborts), logs in and consents.
- * Returns the last page (the provider's success or abort page).
- */
-async function verifyAsUser(verificationUri: string, userCode: string, decision: 'confirm' | 'abort' = 'confirm'): Promise<{ status: number; html: string }> {
-  const jar = new CookieJar();
-  let url = verificationUri;
-  let init: RequestInit = { method: 'GET' };
-  let aborted = false;
-  for (let hop = 0; hop < 20; hop++) {
-    const response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), cookie: jar.header() }, redirect: 'manual' });
-    jar.store(response);
-    if (response.status >= 300 && response.status < 400) {
-      url = new URL(response.headers.get('location')!, url).href;
-      init = { method: 'GET' };
-      continue;
-    }
-    const html = await response.text();
-    const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
-    // After an abort the provider shows the code input again, with the outcome: that page is the answer.
-    if (response.status !== 200 || !form || aborted) return { status: response.status, html };
-    const fields: Record<string, string> = {};
-    for (const input of form[2]!.matchAll(/<input([^>]*)>/gi)) {
-      const name = /name="([^"]*)"/i.exec(input[1]!)?.[1];
-      if (name) fields[name] = (/value="([^"]*)"/i.exec(input[1]!)?.[1] ?? '').replace(/&amp;/g, '&');
-    }
-    if ('user_code' in fields && !fields.user_code) fields.user_code = userCode;
-    if (fields.confirm === 'yes' && decision === 'abort') {
-      delete fields.confirm;
-      fields.abort = 'yes';
-      aborted = true;
-    }
-    if (fields.prompt === 'login') Object.assign(fields, { login: 'alice@contoso.test', password: 'alice-password' });
-    url = new URL(form[1]!.replace(/&amp;/g, '&'), url).href;
-    init = { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
-  }
-  throw new Error('too many hops at the verification page');
 }
 
 beforeEach(async () => {
