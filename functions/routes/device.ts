@@ -3,7 +3,8 @@
  * flow for scopes within DEVICE_SCOPES and answers what to show the user and an opaque `flow_id`; POST
  * /device/poll asks how it is going. The device code stays with the flow's store, which polls the
  * provider itself (see device-flows.ts). Both are open to anyone: starting is rate limited per client
- * address (each start is a request to the provider and durable state), polling is paced per flow.
+ * address (each start is a request to the provider and durable state), polling is paced per flow, and
+ * refused handles are rate limited per client address.
  */
 import { Hono } from 'hono';
 import { CallerError, normalizeScopes } from '../../lib/mod.ts';
@@ -46,7 +47,11 @@ deviceRoutes.post('/poll', async (c) => {
   const body = await readBodyParameters(c.req.raw);
   if (typeof body.flow_id !== 'string' || body.flow_id === '') throw new CallerError('invalid_request', 'flow_id is required: the flow_id /device/start answered');
   const handle = await openFlowHandle(web, body.flow_id);
-  if (!handle) throw new CallerError('invalid_grant', 'flow_id is not a device flow of this service');
+  if (!handle) {
+    // Handles are sealed, so guessing is hopeless; still, whoever keeps presenting refused ones is stopped.
+    await enforceRateLimit(c.var.rateLimits.signIn, `device-poll-refused:${clientAddressKey(c.req.header('cf-connecting-ip'))}`, 'refused device flow handles');
+    throw new CallerError('invalid_grant', 'flow_id is not a device flow of this service');
+  }
   if (handle.expiresAt <= Date.now()) throw new CallerError('expired_token', 'The device code expired before the user completed the sign-in');
   const poll = await c.var.signIn.deviceFlows.poll(handle.flowId);
   if (poll.status === 'pending') throw new CallerError('authorization_pending', 'The user has not completed the sign-in yet', poll.retryAfterSeconds);

@@ -14,7 +14,7 @@ import { parseWebSettings } from '../../functions/web-settings.ts';
 import type { Env } from '../../functions/workers/index.ts';
 import { bob, randomClientIp, signInSettings } from './browser-driver.ts';
 import { verifyAsUser } from './device-verification.ts';
-import { call, idp, jwtPayload, provider, sleep } from './harness.ts';
+import { atStartOfRateLimitWindow, call, idp, jwtPayload, provider, sleep } from './harness.ts';
 
 const DEVICE_SCOPE = 'api://downstream/read';
 
@@ -127,7 +127,6 @@ describe('POST /device/start', () => {
   test('is rate limited per client address: the 61st start in a minute is 429 with Retry-After', async () => {
     const worker = await deviceSettings();
     const ip = randomClientIp();
-    const { atStartOfRateLimitWindow } = await import('./harness.ts');
     await atStartOfRateLimitWindow(20_000);
     for (let i = 0; i < 60; i++) expect((await start(worker, undefined, ip)).status).toBe(200);
     const limited = await start(worker, undefined, ip);
@@ -239,6 +238,10 @@ describe('POST /device/poll', () => {
     await providerPollNow(worker, flow.flow_id);
     expect(await providerPolls()).toBe(0);
     expect(((await (await poll(worker, flow.flow_id)).json()) as { error: string }).error).toBe('expired_token');
+    // Its next alarm forgets it: nothing of the flow (the device code) stays behind.
+    await providerPollNow(worker, flow.flow_id);
+    expect(await runInDurableObject(object, async (_instance, state) => (await state.storage.list()).size)).toBe(0);
+    expect(((await (await poll(worker, flow.flow_id)).json()) as { error: string }).error).toBe('invalid_grant');
   });
 
   test('a provider failure is tried again at the next interval, not the end of the flow', async () => {
@@ -266,6 +269,17 @@ describe('POST /device/poll', () => {
       expect(response.status).toBe(400);
       expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
     }
+  });
+
+  test('an address presenting refused handles is stopped: the 61st in a minute is 429', async () => {
+    const worker = await deviceSettings();
+    const ip = randomClientIp();
+    const refused = (handle: string) => call(worker, '/device/poll', { key: null, json: { flow_id: handle }, headers: { 'cf-connecting-ip': ip } });
+    await atStartOfRateLimitWindow(20_000);
+    for (let i = 0; i < 60; i++) expect((await refused(`v1.${crypto.randomUUID()}`)).status).toBe(400);
+    const limited = await refused(`v1.${crypto.randomUUID()}`);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('60');
   });
 
   test('a handle of another deployment (another SESSION_KEY) is not a handle here', async () => {
