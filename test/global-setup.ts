@@ -1,11 +1,13 @@
 /**
  * Starts the local identity provider (Node) before the Workers tests, on the port vitest.config.ts
  * picked (IDP_PORT), and hands its coordinates to them through vitest's provide/inject: the tests run
- * inside workerd and reach it over loopback.
+ * inside workerd and reach it over loopback. Also what only Node can make: msal-node's cache export
+ * (msal-node-export.ts).
  */
 import type { TestProject } from 'vitest/node';
 // @ts-expect-error plain JS module without types
 import { startIdp } from './idp/server.mjs';
+import { msalNodeExport } from './msal-node-export.ts';
 
 export interface IdpInfo {
   /** The Node that runs vitest and the identity provider (the project needs >= 22.12). */
@@ -16,6 +18,11 @@ export interface IdpInfo {
   tenants: { primary: string; secondary: string };
   webApp: { clientId: string; clientSecret: string };
   webAppCert: { clientId: string; privateKeyPem: string; thumbprintSha256Hex: string };
+  /**
+   * msal-node's cache export after Alice and Bob signed in to the web app (api://downstream/read) with
+   * their passwords: real refresh tokens, each good for one redemption (test/workers/account-import.test.ts).
+   */
+  msalNodeCache: string;
 }
 
 export default async function setup(project: TestProject) {
@@ -36,6 +43,18 @@ export default async function setup(project: TestProject) {
       privateKeyPem: idp.clients.webAppCert.privateKeyPem,
       thumbprintSha256Hex: idp.clients.webAppCert.thumbprintSha256Hex,
     },
+    msalNodeCache: await msalNodeExport({
+      origin: idp.origin,
+      tenant: idp.tenants.primary,
+      clientId: idp.clients.webApp.clientId,
+      clientSecret: idp.clients.webApp.clientSecret,
+      scopes: ['api://downstream/read'],
+      users: idp.users.filter((u: { username: string }) => u.username === 'alice@contoso.test' || u.username === 'bob@contoso.test'),
+    }).catch((error: unknown) => {
+      // Only the import tests need it: they fail on the empty value, every other file still runs.
+      console.error(`global setup: no msal-node cache export: ${error instanceof Error ? error.message : String(error)}`);
+      return '';
+    }),
   };
   project.provide('idp', info);
   return async () => {

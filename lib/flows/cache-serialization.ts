@@ -127,7 +127,15 @@ export interface MsalCacheAccount {
  * @throws CallerError `invalid_request` for input that is not an MSAL cache.
  */
 export function msalCacheAccounts(config: Pick<ConfidentialClientConfig, 'clientId' | 'authority'>, cache: unknown): MsalCacheAccount[] {
-  return accountsOf(parseCache(cache), config).map(({ account, refreshToken, accessTokens }) => {
+  // MSAL files an Account per tenant the user signed in to, all under one home account id and sharing one
+  // refresh token, which can be redeemed once: one entry per home account, its home tenant's if present.
+  const byHome = new Map<string, CachedAccount>();
+  for (const cached of accountsOf(parseCache(cache), config)) {
+    const id = cached.account.home_account_id;
+    const homeRealm = cached.account.realm.toLowerCase() === id.split('.')[1]?.toLowerCase();
+    if (!byHome.has(id) || homeRealm) byHome.set(id, cached);
+  }
+  return [...byHome.values()].map(({ account, refreshToken, accessTokens }) => {
     const latest = accessTokens.slice().sort((a, b) => Number(b.cached_at) - Number(a.cached_at))[0];
     const scopes = latest ? withoutOidcScopes(latest.target.split(' ')) : [];
     return {
@@ -144,7 +152,7 @@ interface CachedAccount {
   idToken: IdTokenEntity | undefined;
   refreshToken: RefreshTokenEntity | undefined;
   appMetadata: AppMetadataEntity | undefined;
-  /** This client's access tokens for the account in its home realm (our account record covers only that realm). */
+  /** This client's access tokens for the account in the Account's realm (an account record covers one realm: other tenants' tokens are not imported). */
   accessTokens: AccessTokenEntity[];
 }
 

@@ -374,8 +374,13 @@ function jsonText(rng: Rng, object: Record<string, unknown>): string {
 
 /** A body for a token-minting route, with its content type. */
 export function tokenBody(rng: Rng, scopes: readonly string[], bypass: boolean): { headers: Record<string, string>; body?: FuzzRequest['body']; variant: string } {
+  return encodedBody(rng, () => tokenRequestObject(rng, scopes, bypass));
+}
+
+/** The parameters `makeObject` draws, sent as JSON or a form (mutated at the text level), or as other bytes. */
+function encodedBody(rng: Rng, makeObject: () => Record<string, unknown>): { headers: Record<string, string>; body?: FuzzRequest['body']; variant: string } {
   const type = rng.weighted(CONTENT_TYPES);
-  const object = tokenRequestObject(rng, scopes, bypass);
+  const object = makeObject();
   const form = type !== undefined && type.toLowerCase().includes('form-urlencoded');
   let text = form ? formFromObject(rng, object) : jsonText(rng, object);
   const shape = rng.weighted<string>([['plain', 88], ['bytes', 4], ['stream', 5], ['empty', 3]]);
@@ -751,6 +756,88 @@ function onBehalfOf(rng: Rng, pools: FuzzPools): FuzzRequest {
   return { kind: request.kind.replace('api-demo', 'token-obo'), method, path: `/token/obo${rng.chance(0.1) ? randomQuery(rng) : ''}`, headers, ...(body?.body !== undefined ? { body: body.body } : {}) };
 }
 
+/** A user name no test signs in with: generated traffic must not spend a real user's per-user password limit. */
+function fuzzUsername(rng: Rng): string {
+  return rng.weighted<() => string>([
+    [() => `fuzz-${alnum(rng, rng.range(1, 12))}@contoso.test`, 6],
+    [() => ` FUZZ-user@Contoso.test `, 1],
+    [() => anyString(rng), 3],
+  ])();
+}
+
+/**
+ * An MSAL-cache-looking value: entities of this provider's `environment` (host) or others, sections of the
+ * wrong type, entries that are not entities, or text.
+ */
+function msalCacheValue(rng: Rng, environment: string): unknown {
+  const entity = () => ({
+    home_account_id: rng.pick(['a.b', anyString(rng)]),
+    environment: rng.pick([environment, environment, 'login.windows.net', anyString(rng)]),
+    realm: 'b',
+    local_account_id: 'a',
+    username: anyString(rng),
+    secret: alnum(rng, 40),
+    client_id: rng.pick(['web-app', anyString(rng)]),
+    target: rng.pick(['api://downstream/read', anyString(rng)]),
+    cached_at: rng.pick(['1', 'x']),
+    expires_on: '1',
+  });
+  return rng.weighted<() => unknown>([
+    [() => ({ Account: { a: entity() }, RefreshToken: { r: entity() }, AccessToken: { t: entity() } }), 4],
+    [() => JSON.stringify({ Account: { a: entity() }, RefreshToken: { r: entity() } }), 3],
+    [() => ({ Account: rng.pick<unknown>([[], null, 1, 'x', { a: null }, { a: [] }]), RefreshToken: { r: null } }), 3],
+    [() => ({ Account: Object.fromEntries(Array.from({ length: rng.range(11, 60) }, (_, i) => [`a${i}`, { ...entity(), home_account_id: `${i}.b` }])) }), 1],
+    [() => rng.pick<unknown>([{}, [], null, 0, true, '', '{', '[]', 'null']), 3],
+    [() => anyString(rng), 2],
+  ])();
+}
+
+/** /token/password: user names of no real user, passwords of anything. */
+function passwordObject(rng: Rng): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (rng.chance(0.9)) out.username = rng.chance(0.9) ? fuzzUsername(rng) : rng.pick<unknown>([null, 1, ['x'], {}]);
+  if (rng.chance(0.9)) out.password = rng.chance(0.9) ? anyString(rng) : rng.pick<unknown>([null, 1, ['x'], {}]);
+  if (rng.chance(0.9)) out.scopes = scopesValue(rng, ['api://downstream/read']);
+  if (rng.chance(0.1)) out.claims = claimsValue(rng);
+  return out;
+}
+
+/** /accounts/import: a refresh token, an MSAL cache, both or neither. */
+function importObject(rng: Rng, environment: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const form = rng.weighted<string>([['token', 45], ['cache', 45], ['both', 5], ['neither', 5]]);
+  if (form === 'token' || form === 'both') out.refresh_token = rng.chance(0.85) ? rng.pick([alnum(rng, rng.range(20, 200)), anyString(rng)]) : rng.pick<unknown>([null, 1, [], {}]);
+  if (form === 'cache' || form === 'both') out.msal_cache = msalCacheValue(rng, environment);
+  if (form === 'token' ? rng.chance(0.9) : rng.chance(0.3)) out.scopes = scopesValue(rng, ['api://downstream/read']);
+  return out;
+}
+
+/**
+ * A body for /token/password or /accounts/import, with its content type; also used on its own by the
+ * route tests (password-route.test.ts, account-import.test.ts), whose callers have the grants.
+ */
+export function headlessBody(
+  rng: Rng,
+  path: '/token/password' | '/accounts/import',
+  environment: string,
+): { headers: Record<string, string>; body?: FuzzRequest['body']; variant: string } {
+  return encodedBody(rng, () => (path === '/token/password' ? passwordObject(rng) : importObject(rng, environment)));
+}
+
+/** The headless sign-ins by callers, /token/password and /accounts/import: authenticated like /token/client. */
+function headless(rng: Rng, pools: FuzzPools): FuzzRequest {
+  const password = rng.chance(0.5);
+  const caller = rng.pick(pools.callerKeys);
+  const auth = bearer(rng, pools, caller.key, false);
+  const body = headlessBody(rng, password ? '/token/password' : '/accounts/import', new URL(pools.issuer).host);
+  const headers: Record<string, string> = { ...body.headers };
+  if (auth.header !== undefined) headers.authorization = auth.header;
+  noiseHeaders(rng, headers);
+  const method = rng.chance(0.92) ? 'POST' : rng.pick(['GET', ...METHODS_OTHER]);
+  const path = password ? '/token/password' : '/accounts/import';
+  return { kind: `headless${path}/${auth.variant}/${body.variant}`, method, path: `${path}${rng.chance(0.05) ? randomQuery(rng) : ''}`, headers, ...(body.body !== undefined ? { body: body.body } : {}) };
+}
+
 const UNKNOWN_PATHS = [
   '/token', '/token/', '/token/client/', '/token/client/x', '/token/CLIENT', '/TOKEN/CLIENT', '/token//client', '/token/client%2f',
   '/auth', '/auth/', '/auth/login/', '/AUTH/LOGIN', '/auth/%6cogin', '/auth/%6Ce', '/auth/me/', '/auth/me%00', '/auth/callback/x',
@@ -758,6 +845,7 @@ const UNKNOWN_PATHS = [
   '/favicon.ico', '/demo.js/', '/demo.jsx', '/index.html', '//', '///auth/me', '/%', '/%zz', '/%00', '/%ff%fe', '/é', '/😀',
   '/__proto__', '/constructor', '/auth/__proto__', '/token/client;x', '/auth/callback;jsessionid=1', '/.well-known/openid-configuration',
   '/auth/login%3FreturnTo=/', '/auth/token%20', '/\\auth\\me', '/auth\\me',
+  '/accounts', '/accounts/', '/accounts/import/', '/accounts/IMPORT', '/token/password/', '/token/password/x', '/TOKEN/PASSWORD',
 ];
 
 function unknownPath(rng: Rng, pools: FuzzPools): FuzzRequest {
@@ -772,7 +860,7 @@ function unknownPath(rng: Rng, pools: FuzzPools): FuzzRequest {
   return { kind: 'unknown-path', method, path: path + randomQuery(rng), headers, ...(body?.body !== undefined ? { body: body.body } : {}) };
 }
 
-const ROUTES = ['/token/client', '/token/obo', '/auth/login', '/auth/callback', '/auth/me', '/auth/token', '/auth/logout', '/', '/demo.js', '/api/demo', '/api/profile'];
+const ROUTES = ['/token/client', '/token/obo', '/token/password', '/accounts/import', '/auth/login', '/auth/callback', '/auth/me', '/auth/token', '/auth/logout', '/', '/demo.js', '/api/demo', '/api/profile'];
 
 function wrongMethod(rng: Rng, pools: FuzzPools): FuzzRequest {
   const path = rng.pick(ROUTES);
@@ -789,7 +877,8 @@ function wrongMethod(rng: Rng, pools: FuzzPools): FuzzRequest {
 
 /** Category weights (out of 100). */
 export const CATEGORIES: readonly (readonly [string, number, (rng: Rng, pools: FuzzPools) => FuzzRequest])[] = [
-  ['token-client', 20, tokenClient],
+  ['token-client', 16, tokenClient],
+  ['headless', 4, headless],
   ['auth-login', 12, authLogin],
   ['auth-callback-get', 9, authCallbackGet],
   ['auth-callback-post', 6, authCallbackPost],
