@@ -4,6 +4,7 @@
  * `preferred_username`, realm = the token's tenant. Pure; no I/O.
  */
 import { fromBase64url, fromUtf8 } from './encoding.ts';
+import type { Authority } from './oauth/authority.ts';
 import type {
   AccessTokenEntity,
   AccountEntity,
@@ -64,6 +65,8 @@ export function buildAccount(input: {
   environment: string;
   realm: string;
   now: number;
+  /** MSAL's account kind: AD FS accounts are `ADFS`, Microsoft's `MSSTS`. */
+  authorityType?: AccountEntity['authority_type'];
 }): AccountEntity {
   const { claims } = input;
   const clientInfo = parseClientInfo(input.clientInfoRaw);
@@ -72,8 +75,8 @@ export function buildAccount(input: {
     environment: input.environment,
     realm: input.realm,
     local_account_id: String(claims.oid ?? claims.sub ?? ''),
-    username: String(claims.preferred_username ?? claims.upn ?? claims.email ?? ''),
-    authority_type: 'MSSTS',
+    username: usernameOf(claims),
+    authority_type: input.authorityType ?? 'MSSTS',
     last_modification_time: String(Math.floor(input.now / 1000)),
   };
   if (typeof claims.name === 'string') account.name = claims.name;
@@ -99,11 +102,23 @@ export interface SignInTokens {
   foci?: string;
 }
 
-/** The Account MSAL builds from a sign-in answer: realm = the ID token's tenant, else the authority's. */
-export function signedInAccount(tokens: SignInTokens, authority: { environment: string; tenant: string }, now: number): AccountEntity {
+/**
+ * The Account MSAL builds from a sign-in answer. Home account id: `client_info`'s `<uid>.<utid>` (B2C's
+ * uid carries the user flow: `<oid>-<policy>`), else the ID token's `sub` (AD FS and plain OIDC, whose
+ * issuer is fixed per deployment, so `sub` names the user). Realm: the ID token's `tid`, else
+ * `client_info`'s `utid` (B2C), else the authority's tenant (`adfs`; '' for plain OIDC).
+ */
+export function signedInAccount(tokens: SignInTokens, authority: Pick<Authority, 'environment' | 'tenant' | 'type'>, now: number): AccountEntity {
   const claims = tokens.idTokenClaims ?? {};
-  const realm = typeof claims.tid === 'string' ? claims.tid : authority.tenant;
-  return buildAccount({ claims, clientInfoRaw: tokens.client_info, environment: authority.environment, realm, now });
+  const realm = typeof claims.tid === 'string' ? claims.tid : (parseClientInfo(tokens.client_info)?.utid ?? authority.tenant);
+  const authorityType = authority.type === 'adfs' ? 'ADFS' : 'MSSTS';
+  return buildAccount({ claims, clientInfoRaw: tokens.client_info, environment: authority.environment, realm, now, authorityType });
+}
+
+/** MSAL's username: `preferred_username`, else `upn`, else an email (B2C's `emails` list), else AD FS's `unique_name`. */
+function usernameOf(claims: Record<string, unknown>): string {
+  const emails = Array.isArray(claims.emails) ? claims.emails.find((e) => typeof e === 'string') : undefined;
+  return String(claims.preferred_username ?? claims.upn ?? claims.email ?? emails ?? claims.unique_name ?? '');
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { ClientConfigurationError } from './errors.ts';
 import { deriveSealingKey } from './cache/seal.ts';
-import { parseAuthority, type Authority, type AuthorityType } from './oauth/authority.ts';
+import { AUTHORITY_TYPES, parseAuthority, type Authority, type AuthorityType } from './oauth/authority.ts';
 import { parseAllowedTenants, type TenantAllowList } from './tenants.ts';
 import { importCertificateKey, parseThumbprint, type AssertionAlgorithm, type ClientCredential } from './oauth/client-auth.ts';
 
@@ -60,11 +60,12 @@ export function integerSetting(settings: Settings, name: string, fallback: numbe
  * @throws ClientConfigurationError for the first missing or invalid setting.
  */
 export async function parseClientSettings(settings: Settings): Promise<ParsedClientSettings> {
-  const typeSetting = optionalSetting(settings, 'AUTHORITY_TYPE');
-  if (typeSetting !== undefined && typeSetting !== 'entra' && typeSetting !== 'oidc') {
-    throw new ClientConfigurationError('AUTHORITY_TYPE', 'must be "entra" or "oidc"');
+  const typeSetting = optionalSetting(settings, 'AUTHORITY_TYPE')?.toLowerCase();
+  if (typeSetting !== undefined && !(AUTHORITY_TYPES as readonly string[]).includes(typeSetting)) {
+    throw new ClientConfigurationError('AUTHORITY_TYPE', `must be one of ${AUTHORITY_TYPES.join(', ')}`);
   }
-  const authority = parseAuthority(requireSetting(settings, 'AUTHORITY'), typeSetting as AuthorityType | undefined);
+  const knownHosts = (optionalSetting(settings, 'KNOWN_AUTHORITY_HOSTS') ?? '').split(/[\s,]+/).filter(Boolean);
+  const authority = parseAuthority(requireSetting(settings, 'AUTHORITY'), { ...(typeSetting ? { type: typeSetting as AuthorityType } : {}), knownHosts });
   const clientId = requireSetting(settings, 'CLIENT_ID');
   const credential = await parseCredential(settings);
   const sealingKey = await deriveSealingKey(requireSetting(settings, 'TOKEN_CACHE_KEY'));

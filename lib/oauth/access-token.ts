@@ -7,6 +7,7 @@
 import * as jose from 'jose';
 import { CallerError, ClientConfigurationError } from '../errors.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_ALGORITHMS, expectedIssuer, type IdTokenContext } from './id-token.ts';
+import { tenantIdOf } from './authority.ts';
 
 export interface AccessTokenContext extends Omit<IdTokenContext, 'clientId'> {}
 
@@ -28,7 +29,6 @@ export interface AccessTokenRequirements {
 }
 
 const MAX_ACCESS_TOKEN_BYTES = 16 * 1024;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * @returns the verified claims.
@@ -108,10 +108,8 @@ function checkTenant(claims: jose.JWTPayload, ctx: AccessTokenContext, required:
 }
 
 function homeTenant(ctx: AccessTokenContext): string | undefined {
-  if (ctx.authority.multiTenant || ctx.authority.type !== 'entra') return undefined;
-  if (GUID.test(ctx.authority.tenant)) return ctx.authority.tenant.toLowerCase();
-  const fromIssuer = /\/([0-9a-f-]{36})\/v2\.0$/i.exec(ctx.as.issuer)?.[1];
-  return fromIssuer && GUID.test(fromIssuer) ? fromIssuer.toLowerCase() : undefined;
+  // B2C access tokens carry no tid; the issuer check already ties them to the tenant.
+  return ctx.authority.type === 'entra' || ctx.authority.type === 'ciam' ? tenantIdOf(ctx.authority, ctx.as) : undefined;
 }
 
 /**

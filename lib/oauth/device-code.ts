@@ -34,12 +34,12 @@ export const DEFAULT_DEVICE_INTERVAL_SECONDS = 5;
 
 /**
  * The provider's device authorization endpoint. Entra's discovery may not advertise it; MSAL derives it
- * from the token endpoint (`…/oauth2/v2.0/token` → `…/oauth2/v2.0/devicecode`), and so do we, for Entra.
+ * from the token endpoint (`…/oauth2/v2.0/token` → `…/oauth2/v2.0/devicecode`), and so do we, for Entra and External ID.
  * @throws NetworkError `invalid_provider_response` for a non-Entra provider that advertises none.
  */
 export function deviceAuthorizationEndpoint(as: oauth.AuthorizationServer, authority: Pick<Authority, 'type' | 'url'>): string {
   if (as.device_authorization_endpoint) return as.device_authorization_endpoint;
-  if (authority.type === 'entra') {
+  if (authority.type === 'entra' || authority.type === 'ciam') {
     return as.token_endpoint?.endsWith('/token') ? `${as.token_endpoint.slice(0, -'/token'.length)}/devicecode` : `${authority.url}/oauth2/v2.0/devicecode`;
   }
   throw new NetworkError('invalid_provider_response', 'The provider has no device_authorization_endpoint');

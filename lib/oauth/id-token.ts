@@ -1,13 +1,14 @@
 /**
  * ID token validation (OIDC Core §3.1.3.7) with jose: signature against the provider's JWKS (an
  * unknown `kid` refetches the keys at most once a minute, see ProviderMetadataCache), an asymmetric-only `alg` allow-list, `iss`
- * (Entra's `{tenantid}` template resolved with the token's own `tid`), `aud`, `azp`, `nonce`, and
- * `exp`/`iat` with 5 minutes of skew. The clock comes from `now`.
+ * (Entra's `{tenantid}` template resolved with the token's own `tid`), `aud`, `azp`, `nonce`, `tid`
+ * against a single tenant, B2C's user flow (`tfp`/`acr`), and `exp`/`iat` with 5 minutes of skew. The
+ * clock comes from `now`.
  */
 import * as jose from 'jose';
 import type * as oauth from 'oauth4webapi';
 import { NetworkError } from '../errors.ts';
-import type { Authority } from './authority.ts';
+import { tenantIdOf, type Authority } from './authority.ts';
 import type { KeySet } from './provider-metadata.ts';
 
 /** Never `none`, never HMAC: a public key must not double as a shared secret. */
@@ -80,8 +81,13 @@ export async function validateIdToken(idToken: unknown, ctx: IdTokenContext, exp
   if ((Array.isArray(claims.aud) && claims.aud.length > 1) || claims.azp !== undefined) {
     if (claims.azp !== ctx.clientId) throw invalid('azp is not this client');
   }
-  if (!ctx.authority.multiTenant && ctx.authority.type === 'entra' && claims.tid !== undefined && GUID.test(ctx.authority.tenant)) {
-    if (String(claims.tid).toLowerCase() !== ctx.authority.tenant) throw invalid('tid is not the configured tenant');
+  // A single-tenant authority's tenant (configured, or learned from the issuer of one named by domain).
+  const tenantId = tenantIdOf(ctx.authority, ctx.as);
+  if (tenantId !== undefined && claims.tid !== undefined && String(claims.tid).toLowerCase() !== tenantId) throw invalid('tid is not the configured tenant');
+  // B2C: the token must come from the configured user flow, not another one of the same tenant.
+  if (ctx.authority.type === 'b2c') {
+    const policy = claims.tfp ?? claims.acr;
+    if (typeof policy !== 'string' || policy.toLowerCase() !== ctx.authority.policy!.toLowerCase()) throw invalid('tfp is not the configured user flow');
   }
   if (expectedNonce !== undefined && claims.nonce !== expectedNonce) {
     throw invalid(claims.nonce === undefined ? 'nonce is missing' : 'nonce does not match the flow');

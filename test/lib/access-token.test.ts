@@ -19,7 +19,7 @@ const fetchKeys = (async () => jsonResponse({ keys: [publicJwk] })) as unknown a
 const metadata = new ProviderMetadataCache();
 
 function context(tenant = TENANT): AccessTokenContext {
-  const authority = parseAuthority(`${ORIGIN}/${tenant}`);
+  const authority = parseAuthority(`${ORIGIN}/${tenant}`, { knownHosts: [new URL(ORIGIN).host] });
   return {
     as: { issuer: authority.issuer, jwks_uri: `${ORIGIN}/${TENANT}/discovery/v2.0/keys` },
     authority,

@@ -23,7 +23,7 @@ test('parseAuthority lower-cases an upper-case GUID tenant', () => {
 });
 
 test('parseAuthority keeps a non-default port in the environment', () => {
-  const authority = parseAuthority(`https://login.example.test:8443/${TENANT}`);
+  const authority = parseAuthority(`https://login.example.test:8443/${TENANT}`, { knownHosts: ['login.example.test:8443'] });
   assertEquals(authority.environment, 'login.example.test:8443');
   assertEquals(authority.issuer, `https://login.example.test:8443/${TENANT}/v2.0`);
 });
@@ -56,8 +56,8 @@ test('parseAuthority treats organizations as multi-tenant with the {tenantid} is
   assertEquals(authority.issuer, 'https://login.microsoftonline.com/{tenantid}/v2.0');
 });
 
-test('parseAuthority treats a path that is not a tenant as a plain OIDC issuer', () => {
-  const authority = parseAuthority('https://idp.example.test/realms/main');
+test('parseAuthority takes an OpenID provider with AUTHORITY_TYPE=oidc as it is', () => {
+  const authority = parseAuthority('https://idp.example.test/realms/main', { type: 'oidc' });
   assertEquals(authority, {
     type: 'oidc',
     url: 'https://idp.example.test/realms/main',
@@ -70,21 +70,21 @@ test('parseAuthority treats a path that is not a tenant as a plain OIDC issuer',
   assertEquals(discoveryUrl(authority), 'https://idp.example.test/realms/main/.well-known/openid-configuration');
 });
 
-test('parseAuthority treats a bare origin as a plain OIDC issuer', () => {
-  const authority = parseAuthority('https://accounts.example.test/');
+test('parseAuthority takes a bare origin as an OIDC issuer', () => {
+  const authority = parseAuthority('https://accounts.example.test/', { type: 'oidc' });
   assertEquals(authority.type, 'oidc');
   assertEquals(authority.issuer, 'https://accounts.example.test');
   assertEquals(discoveryUrl(authority), 'https://accounts.example.test/.well-known/openid-configuration');
 });
 
 test('parseAuthority honours an explicit oidc type for a tenant-shaped path', () => {
-  const authority = parseAuthority(`https://login.microsoftonline.com/${TENANT}/v2.0`, 'oidc');
+  const authority = parseAuthority(`https://login.microsoftonline.com/${TENANT}/v2.0`, { type: 'oidc' });
   assertEquals(authority.type, 'oidc');
   assertEquals(authority.issuer, `https://login.microsoftonline.com/${TENANT}/v2.0`);
 });
 
 test('parseAuthority rejects an explicit entra type for a path that is not a tenant', () => {
-  assertThrows(() => parseAuthority('https://idp.example.test/a/b', 'entra'), ClientConfigurationError);
+  assertThrows(() => parseAuthority('https://login.microsoftonline.com/a/b/c', { type: 'entra' }), ClientConfigurationError);
 });
 
 test('parseAuthority rejects http on a non-loopback host', () => {
@@ -116,11 +116,11 @@ test('parseAuthority rejects a relative URL and another scheme', () => {
 
 test('parseAuthority removes trailing slashes', () => {
   assertEquals(parseAuthority(`https://login.microsoftonline.com/${TENANT}/`).url, `https://login.microsoftonline.com/${TENANT}`);
-  assertEquals(parseAuthority('https://idp.example.test/realms/main//').url, 'https://idp.example.test/realms/main');
+  assertEquals(parseAuthority('https://idp.example.test/realms/main//', { type: 'oidc' }).url, 'https://idp.example.test/realms/main');
 });
 
 test('parseAuthority names the given setting in its error', () => {
-  const error = assertThrows(() => parseAuthority('nope', undefined, 'OTHER_AUTHORITY'), ClientConfigurationError);
+  const error = assertThrows(() => parseAuthority('nope', { setting: 'OTHER_AUTHORITY' }), ClientConfigurationError);
   assertEquals(error.setting, 'OTHER_AUTHORITY');
 });
 
@@ -211,16 +211,16 @@ test('ProviderMetadataCache.authorizationServer rejects a multi-tenant document 
 
 test('ProviderMetadataCache.authorizationServer validates an OIDC issuer exactly as announced', async () => {
   const metadata = new ProviderMetadataCache();
-  const oidc = parseAuthority('https://idp.example.test/realms/main');
+  const oidc = parseAuthority('https://idp.example.test/realms/main', { type: 'oidc' });
   const { fetch } = fakeFetch(() => json(metadataFor(oidc.issuer, oidc.url)));
   const as = await metadata.authorizationServer(oidc, { fetch, timeoutMs: 5000 }, Date.now());
   assert(as.token_endpoint?.startsWith(oidc.url));
 });
 
-test('parseAuthority takes a one-segment path without a domain-like last label as an OIDC issuer', () => {
-  const authority = parseAuthority('https://idp.example.test/v2.0');
+test('parseAuthority takes a loopback one-segment path without a domain-like last label as an OIDC issuer', () => {
+  const authority = parseAuthority('http://127.0.0.1:9000/v2.0');
   assertEquals(authority.type, 'oidc');
-  assertEquals(authority.issuer, 'https://idp.example.test/v2.0');
+  assertEquals(authority.issuer, 'http://127.0.0.1:9000/v2.0');
 });
 
 test('parseAuthority takes a domain tenant such as contoso.onmicrosoft.com as Entra', () => {

@@ -69,7 +69,7 @@ test('deviceAuthorizationRequest uses an advertised device_authorization_endpoin
 
 test('deviceAuthorizationEndpoint: derived for Entra only; a plain OIDC provider must advertise it', async () => {
   assertEquals(deviceAuthorizationEndpoint(AS, AUTHORITY), `${AUTHORITY.url}/oauth2/v2.0/devicecode`);
-  const oidc = parseAuthority('https://idp.example.com/realms/x');
+  const oidc = parseAuthority('https://idp.example.com/realms/x', { type: 'oidc' });
   await assertRejects(async () => deviceAuthorizationEndpoint({ issuer: oidc.issuer, token_endpoint: 'https://idp.example.com/token' }, oidc), NetworkError, 'invalid_provider_response');
 });
 

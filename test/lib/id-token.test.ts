@@ -34,7 +34,7 @@ async function provider(origin: string) {
 }
 
 function context(origin: string, tenant: string, fetchImpl: typeof fetch) {
-  const authority = parseAuthority(`${origin}/${tenant}`);
+  const authority = parseAuthority(`${origin}/${tenant}`, { knownHosts: [new URL(origin).host] });
   const as = { issuer: authority.issuer, jwks_uri: `${origin}/${tenant}/discovery/v2.0/keys` };
   const metadata = new ProviderMetadataCache();
   return { as, authority, clientId: CLIENT_ID, now: Date.now(), keys: (jwksUri: string) => metadata.keySet(jwksUri, { fetch: fetchImpl, timeoutMs: 5000 }) };
@@ -146,7 +146,7 @@ test('a slow-dripping key set ends when the provider timeout does', async () => 
       clearInterval(timer);
     },
   }), { headers: { 'content-type': 'application/json' } }));
-  const authority = parseAuthority(`${origin}/${TENANT}`);
+  const authority = parseAuthority(`${origin}/${TENANT}`, { knownHosts: [new URL(origin).host] });
   const metadata = new ProviderMetadataCache();
   const ctx = { as: { issuer: authority.issuer, jwks_uri: `${origin}/${TENANT}/discovery/v2.0/keys` }, authority, clientId: CLIENT_ID, now: Date.now(), keys: (uri: string) => metadata.keySet(uri, { fetch: p.fetchImpl, timeoutMs: 150 }) };
   const started = Date.now();
