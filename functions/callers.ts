@@ -18,13 +18,16 @@ export interface Caller {
   /** Allowed scopes, lower-cased (see allowed-scopes.ts). */
   scopes: ReadonlySet<string>;
   grants: ReadonlySet<CallerGrant>;
+  /** Tenants (ids or domains, lower-cased) it may mint app tokens in, with a multi-tenant authority; `*` any. */
+  tenants: ReadonlySet<string>;
 }
 
 const MAX_KEY_LENGTH = 512;
 
 /**
  * CALLERS: `{"<caller id>": {"key_sha256": "<hex SHA-256 of the caller's key>", "scopes": ["api://x/.default"],
- * "grants": ["client_credentials"]}}` (`grants` optional, default `["client_credentials"]`).
+ * "grants": ["client_credentials"], "tenants": ["<tenant id or domain>"]}}` (`grants` optional, default
+ * `["client_credentials"]`; `tenants` optional: the customer tenants it may mint app tokens in, `*` any).
  * @throws ClientConfigurationError naming CALLERS.
  */
 export function parseCallers(raw: unknown): Caller[] {
@@ -39,7 +42,7 @@ export function parseCallers(raw: unknown): Caller[] {
     throw new ClientConfigurationError('CALLERS', 'must be a JSON object of caller id → { key_sha256, scopes }');
   }
   const callers = Object.entries(json as Record<string, unknown>).map(([id, value]) => {
-    const entry = value as { key_sha256?: unknown; scopes?: unknown; grants?: unknown } | null;
+    const entry = value as { key_sha256?: unknown; scopes?: unknown; grants?: unknown; tenants?: unknown } | null;
     const keySha256 = typeof entry?.key_sha256 === 'string' ? fromHex(entry.key_sha256) : null;
     if (!keySha256 || keySha256.length !== 32) {
       throw new ClientConfigurationError('CALLERS', `entry "${id}" needs key_sha256: 64 hex digits`);
@@ -51,7 +54,17 @@ export function parseCallers(raw: unknown): Caller[] {
     if (!Array.isArray(grants) || !grants.every((g) => (CALLER_GRANTS as readonly unknown[]).includes(g))) {
       throw new ClientConfigurationError('CALLERS', `entry "${id}" has grants other than ${CALLER_GRANTS.join(', ')}`);
     }
-    return { id, keySha256, scopes: allowedScopes(entry!.scopes as string[]), grants: new Set(grants as CallerGrant[]) };
+    const tenants = entry!.tenants ?? [];
+    if (!Array.isArray(tenants) || !tenants.every((t) => typeof t === 'string' && t.length > 0)) {
+      throw new ClientConfigurationError('CALLERS', `entry "${id}" has tenants that are not a list of tenant ids or domains`);
+    }
+    return {
+      id,
+      keySha256,
+      scopes: allowedScopes(entry!.scopes as string[]),
+      grants: new Set(grants as CallerGrant[]),
+      tenants: new Set((tenants as string[]).map((t) => t.toLowerCase())),
+    };
   });
   if (callers.length === 0) throw new ClientConfigurationError('CALLERS', 'names no caller');
   return callers;
@@ -79,4 +92,9 @@ export async function authenticateCaller(callers: readonly Caller[], authorizati
 /** @throws CallerError `forbidden` unless the caller's CALLERS entry lists `grant`. */
 export function assertCallerMay(caller: Caller, grant: CallerGrant): void {
   if (!caller.grants.has(grant)) throw new CallerError('forbidden', `This caller may not use the ${grant} grant`);
+}
+
+/** @throws CallerError `forbidden` unless the caller's CALLERS entry lists `tenant` (or `*`). */
+export function assertCallerMayUseTenant(caller: Caller, tenant: string): void {
+  if (!caller.tenants.has('*') && !caller.tenants.has(tenant.toLowerCase())) throw new CallerError('forbidden', 'This caller may not mint tokens in that tenant');
 }

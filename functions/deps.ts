@@ -4,7 +4,7 @@
  * Route-specific settings (CALLERS, the sign-in settings) are parsed on first use, so a deployment
  * that serves only one kind of route need not configure the other.
  */
-import { ClientConfigurationError, ConfidentialClientApplication, ProviderMetadataCache, normalizeScopes, requireSetting, type CacheStore, type Settings } from '../lib/mod.ts';
+import { ClientConfigurationError, ConfidentialClientApplication, ProviderMetadataCache, normalizeScopes, optionalSetting, requireSetting, type CacheStore, type Settings } from '../lib/mod.ts';
 import { parseCallers, type Caller } from './callers.ts';
 import { parseWebSettings, type WebSettings } from './web-settings.ts';
 
@@ -16,11 +16,18 @@ export interface Deps {
   oboScopes(): readonly string[];
   /** ENABLE_PASSWORD_GRANT=true: /token/password exists (it is discouraged; see the README). */
   passwordGrantEnabled: boolean;
+  /** B2C's other user flows, when configured (B2C_PASSWORD_RESET_FLOW, B2C_PROFILE_EDIT_FLOW): a client each. */
+  userFlowClient(flow: UserFlow): ConfidentialClientApplication | undefined;
 }
+
+/** B2C user flows besides sign-in, by the name /auth/login?flow= takes, and the setting naming each. */
+export const USER_FLOW_SETTINGS = { password_reset: 'B2C_PASSWORD_RESET_FLOW', profile_edit: 'B2C_PROFILE_EDIT_FLOW' } as const;
+export type UserFlow = keyof typeof USER_FLOW_SETTINGS;
 
 export const SETTING_NAMES = [
   'AUTHORITY',
   'AUTHORITY_TYPE',
+  'KNOWN_AUTHORITY_HOSTS',
   'CLIENT_ID',
   'CLIENT_SECRET',
   'CLIENT_SECRET_METHOD',
@@ -43,6 +50,8 @@ export const SETTING_NAMES = [
   'DEVICE_SCOPES',
   'DEVICE_SESSION_TTL',
   'ENABLE_PASSWORD_GRANT',
+  'B2C_PASSWORD_RESET_FLOW',
+  'B2C_PROFILE_EDIT_FLOW',
 ] as const;
 
 function pickSettings(source: Settings): Settings {
@@ -85,11 +94,19 @@ export async function createDeps(source: Settings, store: CacheStore, fetchImpl:
   let callers: Caller[] | undefined;
   let oboScopes: readonly string[] | undefined;
   let web: Promise<WebSettings> | undefined;
+  const userFlowClients = new Map<UserFlow, ConfidentialClientApplication>();
   return {
     client,
     callers: () => (callers ??= parseCallers(settings.CALLERS)),
     oboScopes: () => (oboScopes ??= parseScopeList(settings, 'OBO_SCOPES')),
     passwordGrantEnabled: String(settings.ENABLE_PASSWORD_GRANT ?? '').trim().toLowerCase() === 'true',
+    userFlowClient: (flow) => {
+      const policy = optionalSetting(settings, USER_FLOW_SETTINGS[flow]);
+      if (!policy) return undefined;
+      let built = userFlowClients.get(flow);
+      if (!built) userFlowClients.set(flow, (built = client.forUserFlow(policy, USER_FLOW_SETTINGS[flow])));
+      return built;
+    },
     web: () => {
       web ??= parseWebSettings(settings);
       web.catch(() => (web = undefined));

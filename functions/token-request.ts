@@ -1,6 +1,7 @@
 /**
  * The parameters of a token request, one rule set for every token-minting endpoint (/token/client,
- * /auth/token): `scopes` (required), `claims` (a claims challenge, a JSON string), `force_refresh`.
+ * /auth/token): `scopes` (required), `claims` (a claims challenge, a JSON string), `force_refresh`, and
+ * for app tokens `tenant`.
  */
 import { CallerError, normalizeScopes } from '../lib/mod.ts';
 import type { BodyParameters } from './request-body.ts';
@@ -11,6 +12,8 @@ export interface TokenRequest {
   claims?: string;
   /** Skip the cache lookup. */
   forceRefresh: boolean;
+  /** The tenant to mint an app token in (a multi-tenant authority's customer tenant). */
+  tenant?: string;
 }
 
 /** A claims challenge names a few claims; anything larger is not one (and would ride along to the provider). */
@@ -26,7 +29,9 @@ export function parseTokenRequest(body: BodyParameters): TokenRequest {
   if (claims !== undefined) assertClaimsChallenge(claims);
   // JSON callers send a boolean, form callers can only send text.
   const forceRefresh = body.force_refresh === true || body.force_refresh === 'true';
-  return { scopes, forceRefresh, ...(claims ? { claims } : {}) };
+  const tenant = body.tenant;
+  if (tenant !== undefined && (typeof tenant !== 'string' || tenant === '' || tenant.length > 256)) throw new CallerError('invalid_request', 'tenant must be a tenant id or domain name');
+  return { scopes, forceRefresh, ...(claims ? { claims } : {}), ...(tenant !== undefined ? { tenant: tenant as string } : {}) };
 }
 
 /** @throws CallerError `invalid_request` unless `claims` is a JSON object of at most 4 KiB in a string. */

@@ -8,6 +8,7 @@ import { TokenCache } from './cache/token-cache.ts';
 import { KeyedMutex, SingleFlight } from './concurrency.ts';
 import { ValidatedAssertions } from './cache/validated-assertions.ts';
 import { parseClientSettings, type ConfidentialClientConfig, type Settings } from './config.ts';
+import { authorityForUserFlow } from './oauth/authority.ts';
 import { getAccounts, removeAccount } from './flows/accounts.ts';
 import { deserializeCache, serializeCache, serializeOnBehalfOfCache } from './flows/cache-serialization.ts';
 import { acquireTokenOnBehalfOf, validateCallerAssertion, type CallerAssertion, type OnBehalfOfRequest } from './flows/on-behalf-of.ts';
@@ -46,6 +47,15 @@ export class ConfidentialClientApplication {
   constructor(config: ConfidentialClientConfig, deps: ClientDependencies) {
     this.config = config;
     this.ctx = { config, deps, flights: new SingleFlight(), accountLocks: new KeyedMutex(), assertions: new ValidatedAssertions() };
+  }
+
+  /**
+   * The same client under another user flow of its B2C tenant (password reset, profile edit), sharing
+   * this one's cache and provider state.
+   * @throws ClientConfigurationError naming `setting` when the authority is not B2C or the flow name is invalid.
+   */
+  forUserFlow(policy: string, setting: string): ConfidentialClientApplication {
+    return new ConfidentialClientApplication({ ...this.config, authority: authorityForUserFlow(this.config.authority, policy, setting) }, this.ctx.deps);
   }
 
   /**

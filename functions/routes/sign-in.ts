@@ -5,7 +5,8 @@
  * rate limited per client address.
  */
 import { Hono, type Context } from 'hono';
-import { CallerError, constantTimeEqual, utf8, type ResponseMode } from '../../lib/mod.ts';
+import { CallerError, constantTimeEqual, utf8, type ConfidentialClientApplication, type ResponseMode } from '../../lib/mod.ts';
+import { USER_FLOW_SETTINGS, type UserFlow } from '../deps.ts';
 import type { AppEnv } from '../app-env.ts';
 import { clearedCookie, cookieName, cookieNamesStartingWith, readSealedCookie, sealedCookie } from '../cookies.ts';
 import { navigation } from '../navigation.ts';
@@ -74,7 +75,8 @@ signInRoutes.get(
     const web = await c.var.deps.web();
     const returnTo = normaliseReturnTo(c.req.query('returnTo'), new URL(c.req.url).origin);
     const responseMode: ResponseMode = c.req.query('response_mode') === 'form_post' ? 'form_post' : 'query';
-    const flow = await c.var.deps.client.initiateAuthCodeFlow({
+    const userFlow = requestedUserFlow(c.req.query('flow'));
+    const flow = await clientFor(c, userFlow).initiateAuthCodeFlow({
       scopes: web.spaScopes,
       redirectUri: web.redirectUri.href,
       responseMode,
@@ -82,7 +84,7 @@ signInRoutes.get(
       // Signing in again with a claims challenge (a Conditional Access step-up) answers it.
       ...claimsChallenge(c.req.query('claims')),
     });
-    await c.var.signIn.flows.put(flow.state, { flow, returnTo }, { ttlSeconds: FLOW_TTL_SECONDS });
+    await c.var.signIn.flows.put(flow.state, { flow, returnTo, ...(userFlow ? { userFlow } : {}) }, { ttlSeconds: FLOW_TTL_SECONDS });
     // form_post comes back as a cross-site POST, which only carries SameSite=None cookies.
     const sameSite = responseMode === 'form_post' ? 'None' : 'Lax';
     for (const name of await transactionCookiesToExpire(web, c.req.header('cookie'))) c.header('set-cookie', clearedCookie(web, name), { append: true });
@@ -112,14 +114,46 @@ async function completeSignIn(c: Context<AppEnv>, params: URLSearchParams): Prom
   if (!pending) throw new CallerError('state_mismatch', 'This sign-in has expired or was already completed');
   // Set on the context, not on the redirect: the error page keeps it too (see error-page.ts).
   c.header('set-cookie', clearedCookie(web, txnName, pending.flow.responseMode === 'form_post' ? 'None' : 'Lax'), { append: true });
-  const { record } = await c.var.deps.client.acquireTokenByAuthCodeFlow(pending.flow, params, c.var.correlationId);
+  const returnTo = typeof pending.returnTo === 'string' && isSafeReturnPath(pending.returnTo) ? pending.returnTo : '/';
+  // B2C's "Forgot your password?" ends the sign-in with AADB2C90118: the user wants the password reset flow.
+  if (!pending.userFlow && isForgottenPassword(params) && c.var.deps.userFlowClient('password_reset')) {
+    return userFlowRedirect(c, `/auth/login?flow=password_reset&returnTo=${encodeURIComponent(returnTo)}`);
+  }
+  const { record } = await clientFor(c, pending.userFlow).acquireTokenByAuthCodeFlow(pending.flow, params, c.var.correlationId);
+  // A password reset or profile edit is not a sign-in of its own (its account would be that flow's,
+  // `<oid>-<flow>`): the user signs in with the sign-in flow again, which the provider's session makes quick.
+  if (pending.userFlow) return userFlowRedirect(c, `/auth/login?returnTo=${encodeURIComponent(returnTo)}`);
   const sid = await c.var.signIn.accounts.signIn(record, { kind: 'browser', ttlSeconds: SESSION_TTL_SECONDS });
   const session = { hid: record.account.home_account_id, sid, exp: Date.now() + SESSION_TTL_SECONDS * 1000 };
   c.header('set-cookie', await sessionCookie(web, session), { append: true });
   c.header('cache-control', 'no-store');
-  // Checked at /auth/login already; checked again because this is where it matters. A stored value that
-  // fails (a bug, or a record from an older version) sends the user home: the sign-in itself succeeded.
-  return c.redirect(typeof pending.returnTo === 'string' && isSafeReturnPath(pending.returnTo) ? pending.returnTo : '/', 302);
+  // Checked at /auth/login already; checked again (above) because this is where it matters. A stored value
+  // that fails (a bug, or a record from an older version) sends the user home: the sign-in itself succeeded.
+  return c.redirect(returnTo, 302);
+}
+
+function userFlowRedirect(c: Context<AppEnv>, location: string): Response {
+  c.header('cache-control', 'no-store');
+  return c.redirect(location, 302);
+}
+
+/** `/auth/login?flow=`: a B2C user flow besides sign-in, by the names USER_FLOW_SETTINGS knows. */
+function requestedUserFlow(flow: string | undefined): UserFlow | undefined {
+  if (flow === undefined || flow === '' || flow === 'sign_in') return undefined;
+  if (!Object.hasOwn(USER_FLOW_SETTINGS, flow)) throw new CallerError('invalid_request', `flow must be one of sign_in, ${Object.keys(USER_FLOW_SETTINGS).join(', ')}`);
+  return flow as UserFlow;
+}
+
+/** @throws CallerError `not_found` for a user flow this deployment does not configure. */
+function clientFor(c: Context<AppEnv>, userFlow: UserFlow | undefined): ConfidentialClientApplication {
+  if (!userFlow) return c.var.deps.client;
+  const client = c.var.deps.userFlowClient(userFlow);
+  if (!client) throw new CallerError('not_found', `The ${userFlow} user flow is not configured (${USER_FLOW_SETTINGS[userFlow]})`);
+  return client;
+}
+
+function isForgottenPassword(params: URLSearchParams): boolean {
+  return params.get('error') === 'access_denied' && /^AADB2C90118\b/.test(params.get('error_description') ?? '');
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { AccessTokenQuery } from '../cache/entities.ts';
 import { ClientConfigurationError } from '../errors.ts';
+import { authorityForTenant } from '../oauth/authority.ts';
 import { clientCredentialsRequest, processClientCredentialsResponse } from '../oauth/client-credentials.ts';
 import { normalizeScopes, scopesToTarget } from '../scopes.ts';
 import { cacheFirst } from './cache-first.ts';
@@ -16,18 +17,27 @@ export interface ClientCredentialRequest {
   forceRefresh?: boolean;
   /** A claims challenge (JSON): always goes to the provider, as in MSAL. */
   claims?: string;
+  /**
+   * The tenant to mint in (id or domain), for a multi-tenant authority (MSAL's per-request authority):
+   * the token is that tenant's, cached under it as its realm.
+   */
+  tenant?: string;
   correlationId?: string;
 }
 
 /**
  * Not an async function: a cache hit is the hottest path there is, and a second async frame around
  * cacheFirst costs about a tenth of it; request errors still arrive as rejections.
- * @throws ClientConfigurationError for a multi-tenant authority, CallerError for bad scopes,
+ * @throws ClientConfigurationError for a multi-tenant authority without a tenant, CallerError for bad
+ *   scopes or tenant,
  *   ServerError / ThrottlingError / NetworkError from the provider.
  */
-export function acquireTokenForClient(ctx: ClientContext, request: ClientCredentialRequest, options: CallOptions = {}): Promise<AuthenticationResult> {
+export function acquireTokenForClient(base: ClientContext, request: ClientCredentialRequest, options: CallOptions = {}): Promise<AuthenticationResult> {
   let query: AccessTokenQuery;
+  let ctx = base;
   try {
+    // Everything after this point (discovery, the token endpoint, the cache realm) is the tenant's.
+    if (request.tenant !== undefined) ctx = { ...base, config: { ...base.config, authority: authorityForTenant(base.config.authority, request.tenant) } };
     query = appTokenQuery(ctx, request.scopes);
   } catch (error) {
     return Promise.reject(error);

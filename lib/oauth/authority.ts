@@ -7,7 +7,7 @@
  * for how long, is ProviderMetadataCache's job.
  */
 import * as oauth from 'oauth4webapi';
-import { ClientConfigurationError, NetworkError } from '../errors.ts';
+import { CallerError, ClientConfigurationError, NetworkError } from '../errors.ts';
 import { bodyReadError, bufferedResponse, isTimeout, MAX_DISCOVERY_BYTES, readProviderError, withDeadline } from './provider-http.ts';
 
 export const AUTHORITY_TYPES = ['entra', 'ciam', 'b2c', 'adfs', 'oidc'] as const;
@@ -150,6 +150,38 @@ function inferType(host: string, segments: string[], context: { listed: boolean;
     'AUTHORITY_TYPE',
     `is required for the authority host ${host}: oidc (any OpenID provider), adfs, or entra / ciam / b2c with the host in KNOWN_AUTHORITY_HOSTS`,
   );
+}
+
+/**
+ * The same Entra authority for one tenant: a multi-tenant app mints app tokens in its customers'
+ * tenants, one per request (MSAL's per-request `authority`). A single-tenant authority serves only its own.
+ * @throws CallerError `invalid_request` for a tenant that is not a tenant id or domain name, or another
+ *   tenant than a single-tenant authority's; for an authority that is not Entra's.
+ */
+export function authorityForTenant(authority: Authority, tenant: string): Authority {
+  const wanted = tenant.toLowerCase();
+  if (authority.type !== 'entra') throw new CallerError('invalid_request', `tenant cannot be chosen per request with a ${authority.type} authority`);
+  if (!(GUID.test(wanted) || (DOMAIN.test(wanted) && wanted.length <= 253)) || MULTI_TENANT.has(wanted)) {
+    throw new CallerError('invalid_request', 'tenant must be a tenant id (GUID) or a verified domain name');
+  }
+  if (!authority.multiTenant) {
+    if (wanted === authority.tenant) return authority;
+    throw new CallerError('invalid_request', 'tenant names another tenant than this single-tenant authority');
+  }
+  const origin = new URL(authority.url).origin;
+  const url = `${origin}/${wanted}`;
+  return { ...authority, url, tenant: wanted, multiTenant: false, issuer: GUID.test(wanted) ? `${url}/v2.0` : `${origin}/{tenantid}/v2.0` };
+}
+
+/**
+ * Another user flow of the same B2C tenant (password reset, profile edit): the same authority with
+ * that flow in place of the configured one.
+ * @throws ClientConfigurationError naming `setting` for a flow name B2C would not accept, or an authority that is not B2C.
+ */
+export function authorityForUserFlow(authority: Authority, policy: string, setting: string): Authority {
+  if (authority.type !== 'b2c') throw new ClientConfigurationError(setting, 'is only for a B2C authority (AUTHORITY_TYPE=b2c)');
+  if (!POLICY.test(policy)) throw new ClientConfigurationError(setting, 'is not a user flow name such as B2C_1_passwordreset');
+  return { ...authority, url: `${new URL(authority.url).origin}/${authority.tenant}/${policy}`, policy };
 }
 
 export function discoveryUrl(authority: Authority): string {

@@ -72,3 +72,20 @@ test('input that is not an MSAL cache is invalid_request', () => {
   assertThrows(() => msalCacheAccounts(config, { Account: [] }), CallerError, 'invalid_request');
   assertThrows(() => msalCacheAccounts(config, 42), CallerError, 'invalid_request');
 });
+
+test('every sovereign cloud matches by its own aliases: a US Government or China cache imports into an authority of that cloud only', () => {
+  const clouds = [
+    ['login.microsoftonline.us', 'login.usgovcloudapi.net'],
+    ['login.partner.microsoftonline.cn', 'login.chinacloudapi.cn'],
+    ['login.microsoftonline.com', 'sts.windows.net'],
+  ] as const;
+  for (const [host, alias] of clouds) {
+    const ours = { clientId: 'web-app', authority: parseAuthority(`https://${host}/${TENANT}`) };
+    const written = JSON.parse(JSON.stringify(cache()).replaceAll('login.windows.net', alias));
+    assertEquals(msalCacheAccounts(ours, written).map((a) => a.homeAccountId), [HOME], `${host} ← ${alias}`);
+    for (const [otherHost] of clouds.filter(([h]) => h !== host)) {
+      const other = { clientId: 'web-app', authority: parseAuthority(`https://${otherHost}/${TENANT}`) };
+      assertEquals(msalCacheAccounts(other, written), [], `${otherHost} ← ${alias}`);
+    }
+  }
+});
