@@ -12,6 +12,7 @@ import { errorResponse, unexpectedErrorResponse } from './errors.ts';
 import { accountImportRoutes, importBodyLimit } from './routes/account-import.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { deviceRoutes } from './routes/device.ts';
+import { deviceDemoRoutes } from './routes/device-demo.ts';
 import { onBehalfOfRoutes } from './routes/on-behalf-of.ts';
 import { passwordRoutes } from './routes/password.ts';
 import { profileRoutes } from './routes/profile.ts';
@@ -99,6 +100,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     app.use('/demo.js', withDeps);
     app.use('/api/*', withDeps);
     app.route('/', demoRoutes);
+    app.route('/', deviceDemoRoutes);
     // The demo middle tier calls the demo API as any client would: a new request through this app.
     app.route('/', profileRoutes((c, request) => Promise.resolve(app.fetch(request, c.env))));
   }

@@ -29,6 +29,9 @@ const vars = {
   SPA_SCOPES: 'api://downstream/read api://web-app/access_as_user',
   API_SCOPE: 'access_as_user',
   OBO_SCOPES: 'api://downstream/read',
+  // What a device may ask for with the device code flow (/device, scripts/device-login.mjs); within SPA_SCOPES
+  // so that the device's session key also gets tokens from /auth/token.
+  DEVICE_SCOPES: 'api://downstream/read',
   SESSION_KEY: randomBytes(32).toString('base64url'),
   ALLOWED_ORIGINS: origin,
   POST_LOGOUT_REDIRECT_URI: `${origin}/`,
@@ -41,6 +44,9 @@ Local identity provider: ${idp.authority()}
 Worker: ${origin}
 
 Sign in in a browser at ${origin}/ as ${idp.users.filter((u) => u.tenants.includes(idp.tenants.primary)).map((u) => `${u.username} / ${u.password}`).join(" or ")}.
+
+Sign in a device (the device code flow) at ${origin}/device, or from a terminal:
+  node scripts/device-login.mjs --origin ${origin} --token
 
 Get an app token:
   curl -s -X POST http://localhost:${workerPort}/token/client \\

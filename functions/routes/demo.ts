@@ -22,6 +22,7 @@ const PAGE = `<!doctype html>
 <body>
 <h1>edge-token-functions</h1>
 <p id="status">Checking your session…</p>
+<p><a id="device-link" href="/device">Sign in a device</a> (the device code flow: a TV or a command line signs in with a code)</p>
 <section id="signed-out" hidden>
   <a class="button" id="sign-in" href="/auth/login?returnTo=/">Sign in</a>
 </section>
