@@ -860,7 +860,24 @@ function unknownPath(rng: Rng, pools: FuzzPools): FuzzRequest {
   return { kind: 'unknown-path', method, path: path + randomQuery(rng), headers, ...(body?.body !== undefined ? { body: body.body } : {}) };
 }
 
-const ROUTES = ['/token/client', '/token/obo', '/token/password', '/accounts/import', '/auth/login', '/auth/callback', '/auth/me', '/auth/token', '/auth/logout', '/', '/demo.js', '/api/demo', '/api/profile'];
+/** /device/start and /device/poll: scopes and flow handles, well-formed, forged and hostile. */
+function device(rng: Rng, pools: FuzzPools): FuzzRequest {
+  const start = rng.chance(0.5);
+  const headers: Record<string, string> = { 'cf-connecting-ip': clientIp(rng) };
+  if (rng.chance(0.2)) headers.authorization = `Bearer ${rng.pick(pools.callerKeys).key}`;
+  noiseHeaders(rng, headers);
+  if (start) {
+    const body = tokenBody(rng, ['api://downstream/read'], false);
+    Object.assign(headers, body.headers);
+    return { kind: 'device-start', method: 'POST', path: '/device/start', headers, ...(body.body !== undefined ? { body: body.body } : {}) };
+  }
+  const handle = rng.pick<unknown>([`v1.${wellFormed(anyString(rng))}`, anyString(rng), 'v1.AAAA', 42, null, ['v1.x'], { f: 'x' }, 'v1.'.padEnd(600, 'A')]);
+  headers['content-type'] = 'application/json';
+  const body = rng.chance(0.9) ? JSON.stringify({ flow_id: handle }) : anyString(rng);
+  return { kind: 'device-poll', method: 'POST', path: '/device/poll', headers, body };
+}
+
+const ROUTES = ['/device/start', '/device/poll', '/device', '/device.js', '/token/client', '/token/obo', '/token/password', '/accounts/import', '/auth/login', '/auth/callback', '/auth/me', '/auth/token', '/auth/logout', '/', '/demo.js', '/api/demo', '/api/profile'];
 
 function wrongMethod(rng: Rng, pools: FuzzPools): FuzzRequest {
   const path = rng.pick(ROUTES);
@@ -879,6 +896,7 @@ function wrongMethod(rng: Rng, pools: FuzzPools): FuzzRequest {
 export const CATEGORIES: readonly (readonly [string, number, (rng: Rng, pools: FuzzPools) => FuzzRequest])[] = [
   ['token-client', 16, tokenClient],
   ['headless', 4, headless],
+  ['device', 4, device],
   ['auth-login', 12, authLogin],
   ['auth-callback-get', 9, authCallbackGet],
   ['auth-callback-post', 6, authCallbackPost],

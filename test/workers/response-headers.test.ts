@@ -42,6 +42,10 @@ function everyRoute(extra: Record<string, string> = {}): [string, () => Promise<
     ['POST /auth/callback refused (page)', () => anonymous().post('/auth/callback', { body: 'code=x', contentType: 'application/x-www-form-urlencoded', headers: extra })],
     ['POST /auth/logout refused (page)', () => anonymous().post('/auth/logout', { headers: extra })],
     ['POST /auth/logout', () => anonymous().post('/auth/logout', { headers: { origin: WORKER_ORIGIN, ...extra } })],
+    ['GET /device (the device demo page)', () => anonymous().get('/device', extra)],
+    ['GET /device.js', () => anonymous().get('/device.js', extra)],
+    ['POST /device/start (no DEVICE_SCOPES: 404)', () => call(settings, '/device/start', { key: null, json: { scopes: ['api://downstream/read'] }, headers: extra })],
+    ['POST /device/poll refused', () => call(settings, '/device/poll', { key: null, json: { flow_id: 'v1.forged' }, headers: extra })],
     ['GET /nowhere (404)', () => anonymous().get('/nowhere', extra)],
   ];
 }
