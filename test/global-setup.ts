@@ -16,6 +16,28 @@ export interface IdpInfo {
   authority: string;
   authoritySecondary: string;
   tenants: { primary: string; secondary: string };
+  /** Entra tenants by domain name: `${origin}/${tenantDomains.primary}` is the primary tenant (its discovery names the GUID). */
+  tenantDomains: { primary: string; secondary: string };
+  /**
+   * Azure AD B2C (test/idp/b2c.mjs). A user flow's authority is `${authorityBase}/${policy}` (`authorities[policy]`);
+   * every policy's issuer is `issuer` (trailing slash). Alice and Bob sign in with their usual passwords.
+   */
+  b2c: {
+    tenantId: string;
+    tenantName: string;
+    domain: string;
+    issuer: string;
+    authorityBase: string;
+    policies: { signUpSignIn: string; passwordReset: string; profileEdit: string };
+    authorities: Record<string, string>;
+    /** The B2C tenant's API: scopes `${resource}/read`, access-token `aud` = `appId`. */
+    api: { resource: string; appId: string; scopes: string[] };
+    users: { username: string; oid: string; name: string; emails: string[] }[];
+  };
+  /** AD FS (test/idp/adfs.mjs): access tokens carry `iss` = `accessTokenIssuer`. */
+  adfs: { authority: string; issuer: string; accessTokenIssuer: string; users: { username: string; sub: string; upn: string; uniqueName: string; sid: string }[] };
+  /** A plain OpenID provider (test/idp/plain-oidc.mjs). */
+  oidc: { authority: string; issuer: string; users: { username: string; sub: string; name: string }[] };
   webApp: { clientId: string; clientSecret: string };
   webAppCert: { clientId: string; privateKeyPem: string; thumbprintSha256Hex: string };
   /**
@@ -37,6 +59,20 @@ export default async function setup(project: TestProject) {
     authority: idp.authority(),
     authoritySecondary: idp.authority(idp.tenants.secondary),
     tenants: idp.tenants,
+    tenantDomains: idp.tenantDomains,
+    b2c: {
+      tenantId: idp.b2c.tenantId,
+      tenantName: idp.b2c.tenantName,
+      domain: idp.b2c.domain,
+      issuer: idp.b2c.issuer,
+      authorityBase: idp.b2c.authorityBase,
+      policies: idp.b2c.policies,
+      authorities: idp.b2c.authorities,
+      api: idp.b2c.api,
+      users: idp.b2c.users.map(({ username, oid, name, emails }: IdpInfo['b2c']['users'][number]) => ({ username, oid, name, emails })),
+    },
+    adfs: { authority: idp.adfs.authority, issuer: idp.adfs.issuer, accessTokenIssuer: idp.adfs.accessTokenIssuer, users: idp.adfs.users },
+    oidc: { authority: idp.oidc.authority, issuer: idp.oidc.issuer, users: idp.oidc.users },
     webApp: { clientId: idp.clients.webApp.clientId, clientSecret: idp.clients.webApp.clientSecret },
     webAppCert: {
       clientId: idp.clients.webAppCert.clientId,

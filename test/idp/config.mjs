@@ -16,10 +16,21 @@ export const TENANTS = Object.freeze({
 /** Tenant path segments that Entra treats as multi-tenant aliases. */
 export const TENANT_ALIASES = Object.freeze(['common', 'organizations']);
 
-/** Verified domains per tenant: `domain_hint`, and the domain of an unknown `login_hint`, pick the tenant. */
+/** Each tenant's initial domain (Entra's `<name>.onmicrosoft.com`), also a tenant path segment. */
+export const TENANT_INITIAL_DOMAINS = Object.freeze({
+  'contoso.onmicrosoft.test': TENANTS.primary,
+  'fabrikam.onmicrosoft.test': TENANTS.secondary,
+});
+
+/**
+ * Domains per tenant (the verified ones and the initial one): `/{domain}/…` is that tenant (its discovery
+ * names the tenant's GUID issuer and endpoints), and `domain_hint`, or the domain of an unknown
+ * `login_hint`, picks the tenant at `/common`.
+ */
 export const TENANT_DOMAINS = Object.freeze({
   'contoso.test': TENANTS.primary,
   'fabrikam.test': TENANTS.secondary,
+  ...TENANT_INITIAL_DOMAINS,
 });
 
 /**
@@ -146,3 +157,46 @@ export function splitScope(scope) {
   if (resource.endsWith(':/')) return undefined; // e.g. "api://" alone
   return { resource, name: scope.slice(i + 1) };
 }
+
+// ---- The other real-world authorities on the same origin (b2c.mjs, adfs.mjs, plain-oidc.mjs) ----
+
+const userOf = (username) => USERS.find((u) => u.username === username);
+
+/**
+ * The Azure AD B2C tenant (`/contosob2c.onmicrosoft.com/{policy}/…`). Its directory is its own: Alice and
+ * Bob (same passwords as in Entra) with B2C object ids of their own. Policy names keep their configured
+ * case here (the `tfp` claim); paths match them case-insensitively.
+ */
+export const B2C = Object.freeze({
+  tenantId: '5e1b2c3d-9a8f-4e7d-b6c5-0a1b2c3d4e5f',
+  tenantName: 'contosob2c',
+  domain: 'contosob2c.onmicrosoft.com',
+  policies: Object.freeze({
+    signUpSignIn: 'B2C_1_signupsignin',
+    passwordReset: 'B2C_1_passwordreset',
+    profileEdit: 'B2C_1_profileedit',
+  }),
+  /** The API registered in the B2C tenant: scopes `https://contosob2c.onmicrosoft.com/api/read`, access-token `aud` = its app id. */
+  api: Object.freeze({ resource: 'https://contosob2c.onmicrosoft.com/api', appId: 'b2c0a9f1-3c4d-4e5f-8a6b-7c8d9e0f1a2b', scopes: Object.freeze(['read', 'write']) }),
+  users: Object.freeze([
+    Object.freeze({ ...userOf('alice@contoso.test'), oid: 'b2c1a11c-6d2e-4f3a-9b4c-5d6e7f8a9b0c', emails: Object.freeze(['alice@contoso.test']) }),
+    Object.freeze({ ...userOf('bob@contoso.test'), oid: 'b2c1b0b0-7e3f-4a4b-8c5d-6e7f8a9b0c1d', emails: Object.freeze(['bob@contoso.test']) }),
+  ].map(({ tenants: _t, homeTenant: _h, ...u }) => u)),
+});
+
+/** AD FS (`/adfs`), Contoso's on-premises federation server: Alice and Bob with their Windows identities. */
+export const ADFS = Object.freeze({
+  netbiosDomain: 'CONTOSO',
+  users: Object.freeze([
+    Object.freeze({ username: 'alice@contoso.test', password: userOf('alice@contoso.test').password, name: 'Alice', sid: 'S-1-5-21-1004336348-1177238915-682003330-1104' }),
+    Object.freeze({ username: 'bob@contoso.test', password: userOf('bob@contoso.test').password, name: 'Bob', sid: 'S-1-5-21-1004336348-1177238915-682003330-1105' }),
+  ]),
+});
+
+/** A plain OpenID provider (`/oidc`): Alice and Bob with subjects of its own. */
+export const PLAIN_OIDC = Object.freeze({
+  users: Object.freeze([
+    Object.freeze({ username: 'alice@contoso.test', password: userOf('alice@contoso.test').password, name: 'Alice', sub: '6a1f3c2e-8b4d-4e59-a7c6-1d2e3f4a5b6c' }),
+    Object.freeze({ username: 'bob@contoso.test', password: userOf('bob@contoso.test').password, name: 'Bob', sub: '7b2e4d3f-9c5e-4f6a-b8d7-2e3f4a5b6c7d' }),
+  ]),
+});

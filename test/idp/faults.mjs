@@ -8,6 +8,8 @@ export const FAULT_KINDS = new Set([
   '429', '500', '503', 'slow', 'nonjson', 'invalid_json', 'invalid_grant', 'interaction_required', 'step_up', 'oversize', 'slow_drip',
   // Device code polls (endpoint `token:device_code`): Entra's 400 answers.
   'slow_down', 'expired_token', 'authorization_declined', 'bad_verification_code',
+  // B2C's "Forgot your password?" (endpoint `b2c:authorize`, b2c.mjs): the sign-in answers AADB2C90118.
+  'b2c_forgot_password',
 ]);
 
 /** Defaults of the body faults: bigger than any limit a client should set; a drip far slower than its timeout. */
@@ -45,7 +47,7 @@ export class TestControls {
   /**
    * @typedef {object} Fault
    * @property {string} endpoint  'token' | 'token:<grant>' | 'discovery' | 'keys' | 'authorize' | 'devicecode' | 'logout' | ...
-   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'|'interaction_required'|'step_up'|'oversize'|'slow_drip'|'slow_down'|'expired_token'|'authorization_declined'|'bad_verification_code'} kind
+   * @property {'429'|'500'|'503'|'slow'|'nonjson'|'invalid_json'|'invalid_grant'|'interaction_required'|'step_up'|'oversize'|'slow_drip'|'slow_down'|'expired_token'|'authorization_declined'|'bad_verification_code'|'b2c_forgot_password'} kind
    * @property {number} [times]       default 1
    * @property {number} [retryAfter]  seconds, Retry-After on 429/503 (and 500 if given)
    * @property {number} [delayMs]     for 'slow', default 15000
@@ -61,6 +63,9 @@ export class TestControls {
     if (!fault || typeof fault.endpoint !== 'string') throw new TypeError('fault.endpoint (string) is required');
     const kind = String(fault.kind);
     if (!FAULT_KINDS.has(kind)) throw new TypeError(`fault.kind must be one of ${[...FAULT_KINDS].join(', ')}`);
+    if (kind === 'b2c_forgot_password' && fault.endpoint !== 'b2c:authorize') {
+      throw new TypeError("fault.kind 'b2c_forgot_password' needs endpoint 'b2c:authorize'");
+    }
     const times = fault.times ?? 1;
     if (!Number.isInteger(times) || times < 1) throw new TypeError('fault.times must be a positive integer');
     for (const name of ['bytes', 'dripBytes', 'dripIntervalMs']) {
@@ -83,10 +88,11 @@ export class TestControls {
    * Take (and consume one use of) the first queued fault matching a request.
    * @param {string[]} endpointKeys keys the request counts under
    * @param {string | undefined} clientId
+   * @param {(fault: Fault) => boolean} [applies]  a surface's own condition (e.g. B2C: only sign-in policies)
    */
-  takeFault(endpointKeys, clientId) {
+  takeFault(endpointKeys, clientId, applies = () => true) {
     const i = this.faults.findIndex((f) =>
-      endpointKeys.includes(f.endpoint) && (f.clientId === undefined || f.clientId === clientId));
+      endpointKeys.includes(f.endpoint) && (f.clientId === undefined || f.clientId === clientId) && applies(f));
     if (i === -1) return undefined;
     const fault = this.faults[i];
     fault.times -= 1;

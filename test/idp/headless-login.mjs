@@ -83,6 +83,12 @@ function decodeEntities(s) {
  * Either pass `authorizeUrl` (e.g. from MSAL's getAuthCodeUrl or a worker's
  * /login redirect), or the pieces to build one (`clientId`, `redirectUri`,
  * `scopes`, `codeChallenge`; PKCE is mandatory at this IdP — see pkcePair()).
+ * The authorize endpoint is the Entra tenant's (`tenant`) unless `surface`
+ * names another authority of the IdP (`b2c` with `policy`, `adfs`, `oidc`) or
+ * `authorizeEndpoint` is given.
+ *
+ * A `form_post` answer (a page whose form posts to the redirect URI) comes
+ * back as a URL too: the redirect URI with the posted fields as its query.
  *
  * @param {{ origin: string, authority: (t?: string) => string, tlsCertificatePem?: string }} idp
  * @param {object} o
@@ -94,7 +100,11 @@ function decodeEntities(s) {
  * @param {string} [o.codeChallenge]  S256 challenge
  * @param {string} [o.state]
  * @param {string} [o.nonce]
- * @param {string} [o.tenant]         tenant id or alias (default: primary)
+ * @param {string} [o.tenant]         tenant id, domain or alias (default: primary)
+ * @param {'b2c'|'adfs'|'oidc'} [o.surface]  another authority: `idp[surface].authorizeEndpoint(policy)`
+ * @param {string} [o.policy]         with surface 'b2c': the user flow (default: B2C_1_signupsignin)
+ * @param {string} [o.authorizeEndpoint] the authorize endpoint URL, whatever the authority
+ * @param {Record<string, string>} [o.extraParams] more authorize parameters (response_mode, login_hint, client_info, …)
  * @param {string} o.username
  * @param {string} o.password
  * @param {CookieJar} [o.jar]         reuse to keep the IdP session (SSO) between logins
@@ -132,6 +142,12 @@ export async function loginHeadless(idp, o) {
 
     const form = parseForm(res.body, url);
     if (!form) throw new Error(`loginHeadless: no form at ${url}: ${res.body.slice(0, 500)}`);
+    if (form.action.startsWith(redirectUri)) {
+      // response_mode=form_post: the fields the browser would post, as a query.
+      const answer = new URL(form.action);
+      for (const [name, value] of Object.entries(form.fields)) answer.searchParams.append(name, value);
+      return answer.href;
+    }
     if (form.fields.prompt === 'login') {
       form.fields.login = o.username;
       form.fields.password = o.password;
@@ -149,7 +165,10 @@ function buildAuthorizeUrl(idp, o) {
   for (const k of ['clientId', 'redirectUri', 'scopes', 'codeChallenge']) {
     if (!o[k]) throw new Error(`loginHeadless: ${k} is required when authorizeUrl is not given`);
   }
-  const url = new URL(`${idp.authority(o.tenant)}/oauth2/v2.0/authorize`);
+  const endpoint = o.authorizeEndpoint
+    ?? (o.surface ? idp[o.surface]?.authorizeEndpoint?.(o.policy) : `${idp.authority(o.tenant)}/oauth2/v2.0/authorize`);
+  if (!endpoint) throw new Error(`loginHeadless: the IdP has no authority '${o.surface}'`);
+  const url = new URL(endpoint);
   url.search = new URLSearchParams({
     client_id: o.clientId,
     response_type: 'code',
@@ -159,6 +178,7 @@ function buildAuthorizeUrl(idp, o) {
     code_challenge_method: 'S256',
     state: o.state ?? randomBytes(12).toString('base64url'),
     ...(o.nonce ? { nonce: o.nonce } : {}),
+    ...o.extraParams,
   }).toString();
   return url.href;
 }

@@ -47,7 +47,7 @@ const ERROR_EVENTS = [
 ];
 
 /** Map-backed store with per-entry expiry (oidc-provider's default LRU caps at 1000 entries). */
-class ExpiringStore {
+export class ExpiringStore {
   #entries = new Map();
 
   get(key) {

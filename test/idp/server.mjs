@@ -6,6 +6,8 @@
 // counting, fault injection, Entra→oidc-provider parameter rewrites, and the
 // test control API. Rewriting URLs inside Koa would break oidc-provider's
 // mount-path detection (see /work/shared/docs/local-idp-notes.md §1).
+// The same origin serves Azure AD B2C, AD FS and a plain OpenID provider too: their requests go to
+// surfaces.mjs, which does the same for them without anything Entra-specific.
 
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,14 +18,18 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
-  CLIENT_IDS, CLIENT_SECRETS, DEFAULT_REDIRECT_URIS, RESOURCES, TENANTS, TENANT_ALIASES, USERS,
+  CLIENT_IDS, CLIENT_SECRETS, DEFAULT_REDIRECT_URIS, RESOURCES, TENANTS, TENANT_ALIASES, TENANT_DOMAINS, USERS,
   findUserByUsername,
 } from './config.mjs';
 import { entraErrorBody } from './entra-errors.mjs';
 import { TestControls } from './faults.mjs';
 import { currentSigningJwk, publicJwkOf, resetSigningKey, rotateSigningKey } from './id-token-craft.mjs';
+import {
+  clientIdOf, grantKey, headerValue, isForm, parseJson, readBody, rewriteAuthorizeQuery, sendJson, sendText, setBody,
+} from './http-util.mjs';
 import { createTenantProvider } from './provider.mjs';
-import { createTenantRouting } from './tenant-routing.mjs';
+import { createSurfaces } from './surfaces.mjs';
+import { createTenantRouting, tenantOfDomain } from './tenant-routing.mjs';
 import {
   certificateThumbprints, clientJwkFromCertificate, generateClientCertificate, generateTlsCertificate,
 } from './tls.mjs';
@@ -52,15 +58,16 @@ const ENDPOINTS = new Map([
   ['/oidc/userinfo', ['userinfo']],
 ]);
 
-/** Count key suffix for a grant: `token:client_credentials`, `token:device_code`, `token:jwt-bearer`. */
-const grantKey = (grantType) => `token:${String(grantType).replace(/^urn:ietf:params:oauth:grant-type:/, '')}`;
-
 /**
  * @typedef {object} Idp
  * @property {string} origin
  * @property {{ primary: string, secondary: string }} tenants
  * @property {(tenant?: string) => string} authority
  * @property {(tenant?: string) => string} issuer
+ * @property {{ primary: string, secondary: string }} tenantDomains  `/contoso.test/…` = the primary tenant
+ * @property {object} b2c   Azure AD B2C: tenantId, tenantName, domain, issuer, policies, authority(policy), … (b2c.mjs)
+ * @property {object} adfs  AD FS: authority, issuer, accessTokenIssuer, users (adfs.mjs)
+ * @property {object} oidc  plain OpenID provider: authority, issuer, users (plain-oidc.mjs)
  * @property {object} clients
  * @property {typeof USERS} users
  * @property {object} controls
@@ -133,6 +140,8 @@ export async function startIdp(options = {}) {
     // Which tenant serves a `common`/`organizations` request (tenant-routing.mjs).
     const tenantRouting = createTenantRouting({ secure: useHttps });
     let origin = '';
+    /** @type {ReturnType<typeof createSurfaces>} B2C, AD FS and plain OIDC (surfaces.mjs), once the origin is known */
+    let surfaces;
 
     const handler = (req, res) => {
       handle(req, res).catch((err) => {
@@ -148,6 +157,8 @@ export async function startIdp(options = {}) {
       if (url.pathname === '/error') {
         return sendText(res, 200, 'text/plain', `AADSTS${url.searchParams.get('code') ?? ''}: see the IdP log / error_description.`);
       }
+      const surface = surfaces?.match(url.pathname);
+      if (surface) return surfaces.serve(req, res, url, surface);
 
       const match = /^\/([^/]+)(\/.*)?$/.exec(url.pathname);
       const segment = match?.[1] ?? '';
@@ -155,6 +166,9 @@ export async function startIdp(options = {}) {
       const alias = TENANT_ALIASES.find((a) => a === segment.toLowerCase());
       // An alias is routed to a tenant once the body is read (tenantRouting.route below).
       let tenantId = alias ? TENANTS.primary : [...tenantHandlers.keys()].find((t) => t === segment.toLowerCase());
+      // A tenant by one of its domain names (`/contoso.test/…`), as Entra accepts it.
+      const byDomain = !alias && !tenantId && Object.hasOwn(TENANT_DOMAINS, segment.toLowerCase());
+      if (byDomain) tenantId = tenantOfDomain(segment);
 
       const correlationId = headerValue(req, 'client-request-id');
       req.entra = { traceId: randomUUID(), correlationId: correlationId ?? randomUUID(), alias };
@@ -179,7 +193,7 @@ export async function startIdp(options = {}) {
       controls.count(countKeys);
 
       if (!tenantId) {
-        return sendEntraError(res, req, 400, {
+        return sendError(res, req, 400, {
           error: 'invalid_tenant',
           message: `Tenant '${segment}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
         });
@@ -220,7 +234,9 @@ export async function startIdp(options = {}) {
       // from originalUrl minus url, so every URL it emits (discovery,
       // interaction redirects, cookies) stays under the tenant segment.
       req.url = providerPath + search;
-      req.originalUrl = `/${segment}${req.url}`;
+      // Discovery by domain is the tenant's own document (GUID endpoints), as Entra answers it; any other
+      // request by domain stays under `/{domain}` (interaction pages, cookies), served by the same provider.
+      req.originalUrl = `/${byDomain && endpoint === 'discovery' ? tenantId : segment}${req.url}`;
       tenantHandlers.get(tenantId)(req, res);
     }
 
@@ -232,23 +248,23 @@ export async function startIdp(options = {}) {
           await abortableSleep(fault.delayMs, res);
           return false;
         case '429':
-          sendEntraError(res, req, 429, {
+          sendError(res, req, 429, {
             error: 'temporarily_unavailable', code: 90055,
             message: 'TenantThrottlingError: There are too many incoming requests. This exception is thrown for blocked tenants.',
           }, retryHeaders);
           return true;
         case '500':
-          sendEntraError(res, req, 500, { error: 'server_error', code: 50000 }, retryHeaders);
+          sendError(res, req, 500, { error: 'server_error', code: 50000 }, retryHeaders);
           return true;
         case '503':
-          sendEntraError(res, req, 503, {
+          sendError(res, req, 503, {
             error: 'temporarily_unavailable', code: 90033,
             message: 'A transient error has occurred. Please try again.',
           }, retryHeaders);
           return true;
         case 'invalid_grant':
           // What Entra answers for a revoked or expired refresh token (user must sign in again).
-          sendEntraError(res, req, 400, {
+          sendError(res, req, 400, {
             error: 'invalid_grant', code: 700082,
             message: 'The refresh token has expired due to inactivity.',
           }, retryHeaders);
@@ -257,12 +273,12 @@ export async function startIdp(options = {}) {
         case 'step_up': {
           // A Conditional Access step-up (AADSTS50076), as Entra answers it: the claims challenge travels
           // with the error. `step_up` is how Entra words it on the OBO and refresh grants (invalid_grant).
-          const body = entraErrorBody({
-            origin, error: fault.kind === 'step_up' ? 'invalid_grant' : 'interaction_required', code: 50076,
+          // On B2C, AD FS and plain OIDC: the same error in the surface's shape, without Entra's claims challenge.
+          const body = errorBodyFor(req, {
+            error: fault.kind === 'step_up' ? 'invalid_grant' : 'interaction_required', code: 50076,
             message: 'Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access the resource.',
-            traceId: req.entra?.traceId, correlationId: req.entra?.correlationId,
           });
-          sendJson(res, 400, { ...body, suberror: 'basic_action', claims: fault.claims ?? STEP_UP_CLAIMS }, retryHeaders);
+          sendJson(res, 400, req.surface ? body : { ...body, suberror: 'basic_action', claims: fault.claims ?? STEP_UP_CLAIMS }, retryHeaders);
           return true;
         }
         case 'slow_down':
@@ -270,7 +286,7 @@ export async function startIdp(options = {}) {
         case 'authorization_declined':
         case 'bad_verification_code':
           // Device code poll answers (HTTP 400, AADSTS 70016/70019/70020/70021); the device code itself is untouched.
-          sendEntraError(res, req, 400, { error: fault.kind }, retryHeaders);
+          sendError(res, req, 400, { error: fault.kind }, retryHeaders);
           return true;
         case 'nonjson':
           sendText(res, 200, 'text/html; charset=utf-8', '<html>oops</html>');
@@ -345,11 +361,14 @@ export async function startIdp(options = {}) {
       }
     }
 
-    function sendEntraError(res, req, status, { error, code, message }, headers = {}) {
-      const body = entraErrorBody({
-        origin, error, code, message, traceId: req.entra?.traceId, correlationId: req.entra?.correlationId,
-      });
-      sendJson(res, status, body, headers);
+    /** An error answer in the shape of the request's surface: Entra's (AADSTS) unless B2C, AD FS or plain OIDC. */
+    function errorBodyFor(req, { error, code, message }) {
+      if (req.surface) return req.surface.errorBody({ error, description: message, req });
+      return entraErrorBody({ origin, error, code, message, traceId: req.entra?.traceId, correlationId: req.entra?.correlationId });
+    }
+
+    function sendError(res, req, status, fields, headers = {}) {
+      sendJson(res, status, errorBodyFor(req, fields), headers);
     }
 
     async function handleControl(req, res, url) {
@@ -406,6 +425,9 @@ export async function startIdp(options = {}) {
       tenantHandlers.set(tenantId, provider.callback());
       tenantRouting.addTenant(tenantId, provider);
     }
+    surfaces = createSurfaces({ origin, controls, redirectUris: allRedirectUris, applyFault, shutdown: shutdown.signal });
+    const surfaceInfo = surfaces.info();
+    const b2cInfo = surfaceInfo.b2c;
 
     const clients = {
       webApp: { clientId: CLIENT_IDS.webApp, clientSecret: CLIENT_SECRETS.webApp },
@@ -428,6 +450,20 @@ export async function startIdp(options = {}) {
       tenants: { ...TENANTS },
       authority: (tenant = TENANTS.primary) => `${origin}/${tenant}`,
       issuer: (tenant = TENANTS.primary) => `${origin}/${tenant}/v2.0`,
+      /** Domain names that work as tenant path segments (`${origin}/contoso.test`): discovery names the GUID. */
+      tenantDomains: { primary: 'contoso.test', secondary: 'fabrikam.test' },
+      tenantInitialDomains: { primary: 'contoso.onmicrosoft.test', secondary: 'fabrikam.onmicrosoft.test' },
+      /** Azure AD B2C (b2c.mjs): `authority(policy)` = `${origin}/contosob2c.onmicrosoft.com/${policy}`. */
+      b2c: {
+        ...b2cInfo,
+        authority: (policy = b2cInfo.policies.signUpSignIn) => `${b2cInfo.authorityBase}/${policy}`,
+        authorizeEndpoint: (policy = b2cInfo.policies.signUpSignIn) => `${b2cInfo.authorityBase}/${policy}/oauth2/v2.0/authorize`,
+        tokenEndpoint: (policy = b2cInfo.policies.signUpSignIn) => `${b2cInfo.authorityBase}/${policy}/oauth2/v2.0/token`,
+      },
+      /** AD FS (adfs.mjs) at `${origin}/adfs`. */
+      adfs: { ...surfaceInfo.adfs, authorizeEndpoint: () => `${origin}/adfs/oauth2/authorize`, tokenEndpoint: () => `${origin}/adfs/oauth2/token` },
+      /** A plain OpenID provider (plain-oidc.mjs) at `${origin}/oidc`. */
+      oidc: { ...surfaceInfo.oidc, authorizeEndpoint: () => `${origin}/oidc/auth`, tokenEndpoint: () => `${origin}/oidc/token` },
       redirectUris: allRedirectUris,
       clients,
       users: USERS.map((u) => ({ ...u })),
@@ -448,7 +484,18 @@ export async function startIdp(options = {}) {
     summary = () => ({
       origin,
       authority: idp.authority(),
-      authorities: { primary: idp.authority(TENANTS.primary), secondary: idp.authority(TENANTS.secondary), common: `${origin}/common` },
+      authorities: {
+        primary: idp.authority(TENANTS.primary),
+        secondary: idp.authority(TENANTS.secondary),
+        common: `${origin}/common`,
+        primaryByDomain: idp.authority(idp.tenantDomains.primary),
+        b2c: b2cInfo.authorities,
+        adfs: surfaceInfo.adfs.authority,
+        oidc: surfaceInfo.oidc.authority,
+      },
+      b2c: b2cInfo,
+      adfs: surfaceInfo.adfs,
+      oidc: surfaceInfo.oidc,
       tenants: idp.tenants,
       clients,
       users: idp.users,
@@ -472,75 +519,4 @@ async function resolveClientCertificate(dir, supplied) {
   const certPath = join(dir, 'client-cert.pem');
   await Promise.all([writeFile(keyPath, supplied.privateKeyPem, { mode: 0o600 }), writeFile(certPath, supplied.certificatePem)]);
   return { ...supplied, keyPath, certPath };
-}
-
-/**
- * Entra→oidc-provider /authorize rewrites:
- * - add prompt=consent when offline_access is asked for, otherwise
- *   oidc-provider drops it (MSAL never sends prompt=consent);
- * - drop prompt=select_account (Entra-only; oidc-provider rejects it).
- */
-function rewriteAuthorizeQuery(params) {
-  const prompt = (params.get('prompt') ?? '').split(' ').filter((p) => p && p !== 'select_account');
-  const scopes = (params.get('scope') ?? '').split(' ');
-  if (scopes.includes('offline_access') && !prompt.includes('none') && !prompt.includes('consent')) prompt.push('consent');
-  if (prompt.length) params.set('prompt', prompt.join(' '));
-  else params.delete('prompt');
-  return params.size ? `?${params}` : '';
-}
-
-/** Client id of a request, wherever the client put it (for client-scoped faults). */
-function clientIdOf(req, url, form) {
-  const fromForm = form?.get('client_id');
-  if (fromForm) return fromForm;
-  const auth = headerValue(req, 'authorization');
-  if (auth?.toLowerCase().startsWith('basic ')) {
-    const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
-    return decodeURIComponent(decoded.slice(0, decoded.indexOf(':')));
-  }
-  const assertion = form?.get('client_assertion');
-  if (assertion) {
-    try {
-      return JSON.parse(Buffer.from(assertion.split('.')[1], 'base64url').toString('utf8')).sub;
-    } catch {
-      return undefined;
-    }
-  }
-  return url.searchParams.get('client_id') ?? undefined;
-}
-
-function headerValue(req, name) {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function isForm(req) {
-  return /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '');
-}
-
-function setBody(req, body) {
-  req.body = body;
-  req.headers['content-length'] = String(Buffer.byteLength(body));
-}
-
-async function readBody(req) {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function parseJson(text) {
-  if (!text) return {};
-  return JSON.parse(text);
-}
-
-function sendJson(res, status, body, headers = {}) {
-  sendText(res, status, 'application/json; charset=utf-8', JSON.stringify(body), {
-    'cache-control': 'no-store', pragma: 'no-cache', ...headers,
-  });
-}
-
-function sendText(res, status, contentType, text, headers = {}) {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
 }
