@@ -15,9 +15,15 @@ export class SingleFlight<T> {
 
 /**
  * Runs work for one key strictly one after another. A refresh token may be rotated by each use, so two
- * refreshes of one account (even for different scopes) must never overlap.
+ * refreshes of one account (even for different scopes) must never overlap. In one isolate a KeyedMutex
+ * is enough (on Workers every account has its own Durable Object); where several processes share one
+ * account store (Deno KV), a lease in that store implements it.
  */
-export class KeyedMutex {
+export interface KeyedLock {
+  run<T>(key: string, work: () => Promise<T>): Promise<T>;
+}
+
+export class KeyedMutex implements KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
 
   run<T>(key: string, work: () => Promise<T>): Promise<T> {

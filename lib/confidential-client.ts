@@ -5,7 +5,7 @@
  */
 import type { AccountInfo, AccountRecord } from './account.ts';
 import { TokenCache } from './cache/token-cache.ts';
-import { KeyedMutex, SingleFlight } from './concurrency.ts';
+import { KeyedMutex, SingleFlight, type KeyedLock } from './concurrency.ts';
 import { ValidatedAssertions } from './cache/validated-assertions.ts';
 import { parseClientSettings, type ConfidentialClientConfig, type Settings } from './config.ts';
 import { authorityForUserFlow } from './oauth/authority.ts';
@@ -38,15 +38,21 @@ export interface ClientOptions {
   metadata?: ProviderMetadataCache;
   /** Access tokens kept decrypted in isolate memory (0 turns the memory layer off). */
   memoryEntries?: number;
+  /**
+   * Serialises the refreshes of each account (default: in this isolate). Several processes sharing one
+   * account store pass a lock in that store (Deno KV: a lease), so that one refresh token is never
+   * redeemed twice at once.
+   */
+  accountLocks?: KeyedLock;
 }
 
 export class ConfidentialClientApplication {
   readonly config: ConfidentialClientConfig;
   private readonly ctx: ClientContext;
 
-  constructor(config: ConfidentialClientConfig, deps: ClientDependencies) {
+  constructor(config: ConfidentialClientConfig, deps: ClientDependencies, accountLocks: KeyedLock = new KeyedMutex()) {
     this.config = config;
-    this.ctx = { config, deps, flights: new SingleFlight(), accountLocks: new KeyedMutex(), assertions: new ValidatedAssertions() };
+    this.ctx = { config, deps, flights: new SingleFlight(), accountLocks, assertions: new ValidatedAssertions() };
   }
 
   /**
@@ -55,7 +61,7 @@ export class ConfidentialClientApplication {
    * @throws ClientConfigurationError naming `setting` when the authority is not B2C or the flow name is invalid.
    */
   forUserFlow(policy: string, setting: string): ConfidentialClientApplication {
-    return new ConfidentialClientApplication({ ...this.config, authority: authorityForUserFlow(this.config.authority, policy, setting) }, this.ctx.deps);
+    return new ConfidentialClientApplication({ ...this.config, authority: authorityForUserFlow(this.config.authority, policy, setting) }, this.ctx.deps, this.ctx.accountLocks);
   }
 
   /**
@@ -70,7 +76,7 @@ export class ConfidentialClientApplication {
       metadata: options.metadata ?? new ProviderMetadataCache(),
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       now: options.now ?? (() => Date.now()),
-    });
+    }, options.accountLocks);
   }
 
   /**

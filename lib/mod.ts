@@ -38,3 +38,4 @@ export { requireSetting, optionalSetting, integerSetting, type Settings } from '
 export { normalizeScopes } from './scopes.ts';
 export { deriveSealingKey, seal, open } from './cache/seal.ts';
 export { base64url, constantTimeEqual, sha256, fromHex, utf8 } from './encoding.ts';
+export { KeyedMutex, type KeyedLock } from './concurrency.ts';

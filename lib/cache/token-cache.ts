@@ -40,10 +40,14 @@ export class TokenCache {
   }
 
   /** @returns the entry for exactly this query, or null on a miss, a tampered value or a moved value. */
-  async getAccessToken(query: AccessTokenQuery, nowMs: number): Promise<AccessTokenEntity | null> {
+  /**
+   * @param options.fromStore skip this isolate's memory: for a second look after waiting on another
+   *   refresher (another isolate or process), whose token only the store has.
+   */
+  async getAccessToken(query: AccessTokenQuery, nowMs: number, options: { fromStore?: boolean } = {}): Promise<AccessTokenEntity | null> {
     const msalKey = accessTokenKey(query);
     const remembered = this.memory.get(msalKey);
-    if (remembered && storeTtlSeconds(remembered.entity, nowMs) > 1) {
+    if (remembered && !options.fromStore && storeTtlSeconds(remembered.entity, nowMs) > 1) {
       this.remember(msalKey, remembered);
       return remembered.entity;
     }

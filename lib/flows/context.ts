@@ -4,7 +4,7 @@
  */
 import type { AccessTokenEntity } from '../cache/entities.ts';
 import type { TokenCache } from '../cache/token-cache.ts';
-import type { KeyedMutex, SingleFlight } from '../concurrency.ts';
+import type { KeyedLock, SingleFlight } from '../concurrency.ts';
 import type { ConfidentialClientConfig } from '../config.ts';
 import type * as oauth from 'oauth4webapi';
 import type { IdTokenContext } from '../oauth/id-token.ts';
@@ -29,7 +29,7 @@ export interface ClientContext {
   /** Concurrent provider requests for the same token share one. */
   flights: SingleFlight<AuthenticationResult>;
   /** A refresh token may be rotated by each use: one redemption per account at a time. */
-  accountLocks: KeyedMutex;
+  accountLocks: KeyedLock;
   /** On-behalf-of: incoming tokens already validated, until they expire. */
   assertions: ValidatedAssertions;
 }

@@ -48,8 +48,9 @@ export async function acquireTokenSilent(
   const acquire = () =>
     ctx.accountLocks.run(query.homeAccountId, async () => {
       if (!bypassCache) {
-        // Another refresh of this account (other scopes, the token rotated) may have finished while this one waited.
-        const cached = await ctx.deps.cache.getAccessToken(query, ctx.deps.now());
+        // Another refresh of this account (other scopes, the token rotated) may have finished while this one
+        // waited, here or in another process sharing the store: the store has its token, memory may not.
+        const cached = await ctx.deps.cache.getAccessToken(query, ctx.deps.now(), { fromStore: true });
         if (cached && isUsable(cached, ctx.deps.now()) && !shouldRefresh(cached, ctx.deps.now())) return toResult(cached, 'cache', correlationId);
       }
       return redeemRefreshToken(ctx, store, query, claims, correlationId);
