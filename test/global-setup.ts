@@ -7,7 +7,11 @@
 import type { TestProject } from 'vitest/node';
 // @ts-expect-error plain JS module without types
 import { startIdp } from './idp/server.mjs';
-import { msalNodeExport } from './msal-node-export.ts';
+import { msalNodeAuthCodeExport, msalNodeExport } from './msal-node-export.ts';
+
+/** The authority kinds an msal-node export is made for (`IdpInfo.msalNodeCaches`). */
+export const MSAL_NODE_EXPORT_KINDS = ['entraDomain', 'ciam', 'b2c', 'adfs', 'oidc'] as const;
+export type MsalNodeExportKind = (typeof MSAL_NODE_EXPORT_KINDS)[number];
 
 export interface IdpInfo {
   /** The Node that runs vitest and the identity provider (the project needs >= 22.12). */
@@ -45,6 +49,21 @@ export interface IdpInfo {
    * their passwords: real refresh tokens, each good for one redemption (test/workers/account-import.test.ts).
    */
   msalNodeCache: string;
+  /**
+   * msal-node's cache export after Alice signed in through its auth code flow (PKCE) at each kind of
+   * authority, one sign-in per kind (test/workers/authority-interop.test.ts), each with msal-node's
+   * configuration for that kind (as test/idp/smoke-msal-authorities.mjs):
+   * - `entraDomain`: the primary tenant by domain name (`${origin}/${tenantDomains.primary}/`), api://downstream/read;
+   * - `ciam`: the primary tenant by GUID with msal-node's default (AAD) configuration: msal-node takes an
+   *   authority as External ID only on a `*.ciamlogin.com` host, which loopback is not, and its cache
+   *   entries are the same for both; api://downstream/read;
+   * - `b2c`: the sign-in user flow (`b2c.authorities[b2c.policies.signUpSignIn]`), the B2C API's `read` scope;
+   * - `adfs`: `${adfs.authority}/`, api://downstream/read;
+   * - `oidc`: `${oidc.authority}/` with protocolMode OIDC, api://downstream/read.
+   * Entra's, B2C's and AD FS's refresh tokens rotate: each is good for one redemption (plain OIDC keeps a
+   * confidential client's). '' when global setup could not make it (see its log).
+   */
+  msalNodeCaches: Record<MsalNodeExportKind, string>;
 }
 
 export default async function setup(project: TestProject) {
@@ -91,9 +110,56 @@ export default async function setup(project: TestProject) {
       console.error(`global setup: no msal-node cache export: ${error instanceof Error ? error.message : String(error)}`);
       return '';
     }),
+    msalNodeCaches: await msalNodeCaches(idp).catch((error: unknown) => {
+      console.error(`global setup: no msal-node cache exports per authority: ${error instanceof Error ? error.message : String(error)}`);
+      return Object.fromEntries(MSAL_NODE_EXPORT_KINDS.map((kind) => [kind, ''])) as Record<MsalNodeExportKind, string>;
+    }),
   };
   project.provide('idp', info);
   return async () => {
     await idp.close();
   };
+}
+
+/** What msalNodeCaches needs of the provider (server.mjs's `Idp`, untyped). */
+interface ExportingIdp {
+  origin: string;
+  tenants: { primary: string };
+  tenantDomains: { primary: string };
+  b2c: { authorities: Record<string, string>; policies: { signUpSignIn: string }; api: { resource: string } };
+  adfs: { authority: string };
+  oidc: { authority: string };
+  clients: { webApp: { clientId: string; clientSecret: string } };
+  users: { username: string; password: string }[];
+}
+
+/**
+ * One msal-node export per authority kind (IdpInfo.msalNodeCaches), made one after another. A kind that
+ * fails is '' and logged: only the tests that import it fail.
+ */
+async function msalNodeCaches(idp: ExportingIdp): Promise<Record<MsalNodeExportKind, string>> {
+  const user = idp.users.find((u) => u.username === 'alice@contoso.test') ?? { username: 'alice@contoso.test', password: '' };
+  const common = {
+    origin: idp.origin,
+    clientId: idp.clients.webApp.clientId,
+    clientSecret: idp.clients.webApp.clientSecret,
+    redirectUri: 'https://worker.test/auth/callback',
+    user: { username: user.username, password: user.password },
+  };
+  const downstream = ['api://downstream/read'];
+  const configurations: Record<MsalNodeExportKind, { authority: string; scopes: string[]; protocolMode?: 'OIDC' }> = {
+    entraDomain: { authority: `${idp.origin}/${idp.tenantDomains.primary}/`, scopes: downstream },
+    ciam: { authority: `${idp.origin}/${idp.tenants.primary}/`, scopes: downstream },
+    b2c: { authority: idp.b2c.authorities[idp.b2c.policies.signUpSignIn]!, scopes: [`${idp.b2c.api.resource}/read`] },
+    adfs: { authority: `${idp.adfs.authority}/`, scopes: downstream },
+    oidc: { authority: `${idp.oidc.authority}/`, scopes: downstream, protocolMode: 'OIDC' },
+  };
+  const caches = {} as Record<MsalNodeExportKind, string>;
+  for (const kind of MSAL_NODE_EXPORT_KINDS) {
+    caches[kind] = await msalNodeAuthCodeExport({ ...common, ...configurations[kind] }).catch((error: unknown) => {
+      console.error(`global setup: no msal-node cache export for ${kind}: ${error instanceof Error ? error.message : String(error)}`);
+      return '';
+    });
+  }
+  return caches;
 }

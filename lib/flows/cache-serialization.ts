@@ -83,9 +83,12 @@ export async function deserializeCache(ctx: ClientContext, store: AccountStore<A
   const imported: AccountInfo[] = [];
   for (const { account, idToken, refreshToken, appMetadata, accessTokens } of accountsOf(parseCache(json), ctx.config)) {
     if (!idToken) continue;
+    // Filed under the Account's realm, as our own sign-ins file them (B2C, AD FS and OIDC tokens come in
+    // under msal-node's realm for them; see accountsOf).
+    const { realm } = account;
     const record: AccountRecord = {
       account: { ...account, environment: environment },
-      idToken: { ...idToken, environment: environment },
+      idToken: { ...idToken, environment: environment, realm },
       idTokenClaims: safeClaims(idToken.secret),
       accessTokenTargets: [],
     };
@@ -94,7 +97,7 @@ export async function deserializeCache(ctx: ClientContext, store: AccountStore<A
     for (const at of accessTokens) {
       // Our cache is looked up by exact target, so it is normalised the way requests are.
       const target = scopesToTarget(withoutOidcScopes(at.target.split(' ')));
-      const entity: AccessTokenEntity = { ...at, environment: environment, target, credential_type: 'AccessToken', token_type: at.token_type ?? 'Bearer' };
+      const entity: AccessTokenEntity = { ...at, environment: environment, realm, target, credential_type: 'AccessToken', token_type: at.token_type ?? 'Bearer' };
       entity.extended_expires_on ??= entity.expires_on;
       if (!isUsable(entity, ctx.deps.now())) continue;
       await ctx.deps.cache.saveAccessToken(entity, ctx.deps.now());
@@ -166,9 +169,15 @@ function accountsOf(input: MsalCache, config: Pick<ConfidentialClientConfig, 'cl
   const sameAccount = (e: { home_account_id?: unknown; environment?: unknown }, account: AccountEntity) =>
     e.home_account_id === account.home_account_id && isOurs(e.environment);
   const appMetadata = Object.values(input.AppMetadata).find((e) => isEntity(e, ['client_id', 'environment']) && e.client_id === clientId && isOurs(e.environment));
-  const sameRealm = (e: { realm: string }, account: AccountEntity) => e.realm.toLowerCase() === account.realm.toLowerCase();
+  // Entra files tokens under the tenant they were issued in: only the Account's own realm is this record's.
+  // B2C, AD FS and plain OIDC have one realm per deployment, which msal-node writes its own way (B2C: the
+  // user flow; AD FS: `adfs`; OIDC: the issuer's path), never the Account's: any realm is the account's.
+  const oneRealm = config.authority.type === 'b2c' || config.authority.type === 'adfs' || config.authority.type === 'oidc';
+  const sameRealm = (e: { realm: string }, account: AccountEntity) => oneRealm || e.realm.toLowerCase() === account.realm.toLowerCase();
+  // An AD FS account is never another kind's, nor the reverse, even where both share a host.
+  const ourKind = (account: AccountEntity) => account.authority_type === undefined || (account.authority_type === 'ADFS') === (config.authority.type === 'adfs');
   return Object.values(input.Account)
-    .filter((account) => isEntity(account, ['home_account_id', 'environment', 'realm', 'local_account_id', 'username']) && isOurs(account.environment))
+    .filter((account) => isEntity(account, ['home_account_id', 'environment', 'realm', 'local_account_id', 'username']) && isOurs(account.environment) && ourKind(account))
     .map((account) => ({
       account,
       idToken: Object.values(input.IdToken).find(
