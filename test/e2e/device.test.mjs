@@ -12,20 +12,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { cacheDir, root } from '../../scripts/toolchain.mjs';
-import { startIdp } from '../idp/server.mjs';
-import { bundleWorker, freePort, startWorker } from './worker.mjs';
+import { e2eStack, STEP_TIMEOUT, textOf } from './harness.mjs';
+import { freePort } from './worker.mjs';
 
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
-const STEP_TIMEOUT = 15_000;
 /** From the user's consent to the device's token: the object's next alarm (1 s) and the device's next poll (1 s). */
 const SIGN_IN_TIMEOUT = 20_000;
 /** A whole CLI run after its verification. */
@@ -34,107 +28,34 @@ const CLI = join(root, 'scripts', 'device-login.mjs');
 const DEVICE_SCOPE = 'api://downstream/read';
 const alice = { username: 'alice@contoso.test', password: 'alice-password' };
 
+/** The IdP with its device interval at 1 s, the Worker with DEVICE_SCOPES set. */
+const stack = e2eStack({
+  tmpPrefix: 'edge-e2e-device-',
+  idpOptions: { deviceCodeInterval: 1 },
+  workerSettings: {
+    // The device's session key gets tokens from /auth/token for SPA scopes: the device scope is one.
+    SPA_SCOPES: DEVICE_SCOPE,
+    DEVICE_SCOPES: DEVICE_SCOPE,
+  },
+});
 let idp;
-let worker;
-let browser;
 let tmp;
 let origin; // http://localhost:<worker port>
 /** CLI processes still running (killed in `after`). */
 const children = new Set();
 
-/** Closes each thing that was started, in reverse order, each bounded; never throws. */
-async function stopAll() {
-  const bounded = (label, promise) => Promise.race([
-    Promise.resolve(promise).catch((error) => console.error(`# e2e: stopping ${label} failed: ${error?.message ?? error}`)),
-    new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
-  ]);
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
-  if (browser) await bounded('chromium', browser.close());
-  if (worker) await bounded('workerd', worker.mf.dispose());
-  if (idp) await bounded('identity provider', idp.close());
-  if (tmp) await bounded('temp dir', rm(tmp, { recursive: true, force: true }));
-  browser = worker = idp = tmp = undefined;
-}
-
-/** The IdP (device interval 1 s) and the Worker (DEVICE_SCOPES set) on a free port; one retry if the port was taken meanwhile. */
-async function startIdpAndWorker(scriptPath) {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    origin = `http://localhost:${port}`;
-    idp = await startIdp({ port: 0, redirectUris: [`${origin}/auth/callback`], deviceCodeInterval: 1 });
-    try {
-      worker = await startWorker({
-        scriptPath,
-        port,
-        settings: {
-          AUTHORITY: idp.authority(),
-          CLIENT_ID: idp.clients.webApp.clientId,
-          CLIENT_SECRET: idp.clients.webApp.clientSecret,
-          TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
-          CALLERS: '{}',
-          REDIRECT_URI: `${origin}/auth/callback`,
-          // The device's session key gets tokens from /auth/token for SPA scopes: the device scope is one.
-          SPA_SCOPES: DEVICE_SCOPE,
-          DEVICE_SCOPES: DEVICE_SCOPE,
-          SESSION_KEY: randomBytes(32).toString('base64url'),
-          ALLOWED_ORIGINS: origin,
-          POST_LOGOUT_REDIRECT_URI: `${origin}/`,
-        },
-      });
-      return;
-    } catch (error) {
-      await idp.close();
-      idp = undefined;
-      if (attempt >= 2) throw error;
-    }
-  }
-}
-
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (Debian), or set E2E_CHROMIUM`);
-  try {
-    tmp = await mkdtemp(join(tmpdir(), 'edge-e2e-device-'));
-    const [scriptPath, launched] = await Promise.all([
-      bundleWorker(tmp),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        timeout: 30_000,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      }),
-    ]);
-    browser = launched;
-    await startIdpAndWorker(scriptPath);
-  } catch (error) {
-    await stopAll();
-    throw error;
-  }
+  await stack.start();
+  ({ idp, tmp, origin } = stack);
 }, { timeout: 150_000 });
 
-after(stopAll, { timeout: 40_000 });
+after(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+  await stack.stop();
+}, { timeout: 40_000 });
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** A fresh browser profile (own cookies) with one page; console errors are kept for failure messages. */
-async function newPage() {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT);
-  // Loopback only (the provider's pages @import a web font): fail fast instead of waiting on DNS.
-  await context.route((url) => !LOOPBACK.has(url.hostname), (route) => route.abort('blockedbyclient'));
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/ERR_BLOCKED_BY_CLIENT|status of 401/.test(message.text())) problems.push(`console: ${message.text()}`);
-  });
-  return { context, page, problems };
-}
-
-async function textOf(page, selector) {
-  return (await page.locator(selector).textContent())?.trim() ?? '';
-}
+const newPage = () => stack.newPage();
 
 /** What the page shows, for failure messages. */
 async function describePage(page) {

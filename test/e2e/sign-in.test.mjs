@@ -11,127 +11,42 @@
  * Needs /usr/bin/chromium (`apt-get install chromium`); E2E_CHROMIUM overrides the path.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { cacheDir } from '../../scripts/toolchain.mjs';
-import { startIdp } from '../idp/server.mjs';
-import { bundleWorker, freePort, startWorker } from './worker.mjs';
+import { e2eStack, textOf } from './harness.mjs';
 
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
-const STEP_TIMEOUT = 15_000;
 const alice = { username: 'alice@contoso.test', password: 'alice-password' };
 const bob = { username: 'bob@contoso.test', password: 'bob-password' };
 /** The Worker's own API (the resource of the SPA's middle-tier scope): `api://<CLIENT_ID>`. */
 const MIDDLE_TIER_SCOPE = 'api://web-app/access_as_user';
 
+const stack = e2eStack({
+  tmpPrefix: 'edge-e2e-',
+  workerSettings: {
+    // The demo API's scope first (what /api/demo accepts), then this app's own API (/api/profile).
+    SPA_SCOPES: `api://downstream/read ${MIDDLE_TIER_SCOPE}`,
+    API_SCOPE: 'access_as_user',
+    OBO_SCOPES: 'api://downstream/read',
+  },
+});
 let idp;
-let worker;
-let browser;
-let tmp;
 let origin; // http://localhost:<worker port>
 
-/** Closes each thing that was started, in reverse order, each bounded; never throws. */
-async function stopAll() {
-  const bounded = (label, promise) => Promise.race([
-    Promise.resolve(promise).catch((error) => console.error(`# e2e: stopping ${label} failed: ${error?.message ?? error}`)),
-    new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
-  ]);
-  if (browser) await bounded('chromium', browser.close());
-  if (worker) await bounded('workerd', worker.mf.dispose());
-  if (idp) await bounded('identity provider', idp.close());
-  if (tmp) await bounded('temp dir', rm(tmp, { recursive: true, force: true }));
-  browser = worker = idp = tmp = undefined;
-}
-
-/** The IdP (which must know the Worker's redirect URI) and the Worker on a free port; one retry if the port was taken meanwhile. */
-async function startIdpAndWorker(scriptPath) {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    origin = `http://localhost:${port}`;
-    idp = await startIdp({ port: 0, redirectUris: [`${origin}/auth/callback`] });
-    try {
-      worker = await startWorker({
-        scriptPath,
-        port,
-        settings: {
-          AUTHORITY: idp.authority(),
-          CLIENT_ID: idp.clients.webApp.clientId,
-          CLIENT_SECRET: idp.clients.webApp.clientSecret,
-          TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
-          CALLERS: '{}',
-          REDIRECT_URI: `${origin}/auth/callback`,
-          // The demo API's scope first (what /api/demo accepts), then this app's own API (/api/profile).
-          SPA_SCOPES: `api://downstream/read ${MIDDLE_TIER_SCOPE}`,
-          API_SCOPE: 'access_as_user',
-          OBO_SCOPES: 'api://downstream/read',
-          SESSION_KEY: randomBytes(32).toString('base64url'),
-          ALLOWED_ORIGINS: origin,
-          POST_LOGOUT_REDIRECT_URI: `${origin}/`,
-        },
-      });
-      return;
-    } catch (error) {
-      await idp.close();
-      idp = undefined;
-      if (attempt >= 2) throw error;
-    }
-  }
-}
-
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (Debian), or set E2E_CHROMIUM`);
-  try {
-    tmp = await mkdtemp(join(tmpdir(), 'edge-e2e-'));
-    const [scriptPath, launched] = await Promise.all([
-      bundleWorker(tmp),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        timeout: 30_000,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      }),
-    ]);
-    browser = launched;
-    await startIdpAndWorker(scriptPath);
-  } catch (error) {
-    await stopAll();
-    throw error;
-  }
+  await stack.start();
+  ({ idp, origin } = stack);
 }, { timeout: 150_000 });
 
-after(stopAll, { timeout: 40_000 });
+after(() => stack.stop(), { timeout: 40_000 });
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** A fresh browser profile (own cookies) with one page; console errors are kept for failure messages. */
-async function newPage() {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT);
-  // Loopback only (the provider's pages @import a web font): fail fast instead of waiting on DNS.
-  await context.route((url) => !LOOPBACK.has(url.hostname), (route) => route.abort('blockedbyclient'));
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/ERR_BLOCKED_BY_CLIENT|status of 401/.test(message.text())) problems.push(`console: ${message.text()}`);
-  });
-  return { context, page, problems };
-}
+const newPage = () => stack.newPage();
 
 const isIdp = (url) => url.origin === idp.origin;
 const isWorkerHome = (url) => url.href === `${origin}/`;
 /** Back from the provider's sign-out: the start page, with the `state` our logout sent echoed back. */
 const isWorkerHomeAfterSignOut = (url) => url.origin === origin && url.pathname === '/' && /^\?state=[\w-]+$/.test(url.search);
-
-async function textOf(page, selector) {
-  return (await page.locator(selector).textContent())?.trim() ?? '';
-}
 
 /** What the page shows, for failure messages. */
 async function describePage(page) {

@@ -5,19 +5,12 @@
 // issuer `http://{host}/adfs/services/trust`; token answers with `token_type: "bearer"`, `resource` and
 // `refresh_token_expires_in`, never `client_info`; errors `{error, error_description: "MSIS96xx: …"}` only.
 
-import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
 import { ADFS, RESOURCES } from './config.mjs';
-import { createSurfaceProvider, delegatedScopeNames, surfaceClients } from './surface-provider.mjs';
-
-const ENDPOINTS = new Map([
-  ['/.well-known/openid-configuration', ['discovery']],
-  ['/discovery/keys', ['keys']],
-  ['/oauth2/authorize', ['authorize']],
-  ['/oauth2/token', ['token']],
-  ['/oauth2/logout', ['logout']],
-  ['/userinfo', ['userinfo']],
-]);
+import {
+  createSurfaceProvider, delegatedScopeNames, loginName, surfaceClients, surfaceEndpoints,
+} from './surface-provider.mjs';
 
 const ROUTES = {
   authorization: '/oauth2/authorize',
@@ -26,6 +19,7 @@ const ROUTES = {
   jwks: '/discovery/keys',
   userinfo: '/userinfo',
 };
+const ENDPOINTS = surfaceEndpoints(ROUTES);
 
 const PASSWORD_AUTHN = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
 const REFRESH_TOKEN_TTL = 8 * 3600; // AD FS's default single-sign-on lifetime for refresh tokens
@@ -59,20 +53,16 @@ export function adfsErrorBody({ error, description, detail }) {
   return { error: name, error_description: `MSIS${code}: ${text}` };
 }
 
-export function createAdfsSurface({ origin, controls, redirectUris, cookieKeys }) {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: `adfs-${randomUUID().slice(0, 8)}`, use: 'sig', alg: 'RS256' };
+export function createAdfsSurface(shared) {
+  const { origin, redirectUris } = shared;
   const issuer = `${origin}/adfs`;
   // AD FS signs access tokens as its WS-Trust identity: always http, whatever the scheme of the server.
   const accessTokenIssuer = `http://${new URL(origin).host}/adfs/services/trust`;
   const appType = (client) => (client?.clientAuthMethod === 'none' ? 'Public' : 'Confidential');
 
-  const provider = createSurfaceProvider({
-    origin,
+  const provider = createSurfaceProvider(shared, {
+    name: 'adfs',
     issuer,
-    signingJwk,
-    cookieKeys,
-    controls,
     clients: surfaceClients({ redirectUris, extra: { require_auth_time: true } }),
     routes: ROUTES,
     scopes: ['openid', 'offline_access', 'profile', 'email', 'allatclaims'],
@@ -149,7 +139,7 @@ export function createAdfsSurface({ origin, controls, redirectUris, cookieKeys }
     },
 
     findUser(login) {
-      const name = String(login ?? '').trim().toLowerCase();
+      const name = loginName(login);
       const user = USERS.find((u) => u.username === name || u.uniqueName.toLowerCase() === name);
       return user && { accountId: user.sub, password: user.password };
     },

@@ -9,22 +9,16 @@
 // errors `{error, error_description: "AADB2C9xxxx: …\r\nCorrelation ID: …\r\nTimestamp: …\r\n"}`.
 // The fault `b2c_forgot_password` is the user clicking "Forgot your password?" on a sign-in page.
 
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 import { B2C, CLIENT_IDS } from './config.mjs';
 import { sendAuthorizationResponse } from './http-util.mjs';
-import { accountIdOf, createSurfaceProvider, delegatedScopeNames, msTimestamp, surfaceClients } from './surface-provider.mjs';
+import {
+  accountIdOf, createSurfaceProvider, delegatedScopeNames, loginName, msTimestamp, surfaceClients, surfaceEndpoints,
+} from './surface-provider.mjs';
 
 const POLICIES = new Map(Object.entries(B2C.policies).map(([kind, name]) => [name.toLowerCase(), { name, kind }]));
 const TENANT_SEGMENTS = new Set([B2C.domain, B2C.tenantId]);
-
-const ENDPOINTS = new Map([
-  ['/v2.0/.well-known/openid-configuration', ['discovery', '/.well-known/openid-configuration']],
-  ['/discovery/v2.0/keys', ['keys']],
-  ['/oauth2/v2.0/authorize', ['authorize']],
-  ['/oauth2/v2.0/token', ['token']],
-  ['/oauth2/v2.0/logout', ['logout']],
-]);
 
 const ROUTES = {
   authorization: '/oauth2/v2.0/authorize',
@@ -32,6 +26,8 @@ const ROUTES = {
   end_session: '/oauth2/v2.0/logout',
   jwks: '/discovery/v2.0/keys',
 };
+// Discovery as B2C announces it, `/{tenant}/{policy}/v2.0/.well-known/openid-configuration`.
+const ENDPOINTS = surfaceEndpoints(ROUTES, '/v2.0/.well-known/openid-configuration');
 
 // The tenant's API; and each app itself, asked for by its client id as a scope (B2C's way to get an access
 // token for the app's own back end): an internal resource URI whose tokens have `aud` = the client id.
@@ -71,18 +67,14 @@ export function b2cErrorBody({ error, description, detail, message, req }) {
 
 const policyOf = (ctx) => ctx?.req?.surface?.policy;
 
-export function createB2cSurface({ origin, controls, redirectUris, cookieKeys }) {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: `b2c-${randomUUID().slice(0, 8)}`, use: 'sig', alg: 'RS256' };
+export function createB2cSurface(shared) {
+  const { origin } = shared;
   const issuer = `${origin}/${B2C.tenantId}/v2.0/`;
-  const clients = surfaceClients({ redirectUris, extra: { require_auth_time: true } });
+  const clients = surfaceClients({ redirectUris: shared.redirectUris, extra: { require_auth_time: true } });
 
-  const provider = createSurfaceProvider({
-    origin,
+  const provider = createSurfaceProvider(shared, {
+    name: 'b2c',
     issuer,
-    signingJwk,
-    cookieKeys,
-    controls,
     clients,
     routes: ROUTES,
     scopes: ['openid', 'offline_access', 'profile', 'email'],
@@ -163,7 +155,7 @@ export function createB2cSurface({ origin, controls, redirectUris, cookieKeys })
     },
 
     findUser(login) {
-      const user = B2C.users.find((u) => u.username.toLowerCase() === String(login ?? '').trim().toLowerCase());
+      const user = B2C.users.find((u) => u.username.toLowerCase() === loginName(login));
       return user && { accountId: user.oid, password: user.password };
     },
 

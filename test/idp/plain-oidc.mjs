@@ -4,37 +4,30 @@
 // Alice and Bob, and the APIs of config.mjs as resources named by scope prefix. No Microsoft fields:
 // no `client_info`, `tid`, `oid`, `ext_expires_in`.
 
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
-
 import { PLAIN_OIDC, RESOURCES } from './config.mjs';
-import { createSurfaceProvider, surfaceClients } from './surface-provider.mjs';
+import { createSurfaceProvider, loginName, surfaceClients, surfaceEndpoints } from './surface-provider.mjs';
 
-const ENDPOINTS = new Map([
-  ['/.well-known/openid-configuration', ['discovery']],
-  ['/jwks', ['keys']],
-  ['/auth', ['authorize']],
-  ['/token', ['token']],
-  ['/session/end', ['logout']],
-  ['/me', ['userinfo']],
-  ['/token/introspection', ['introspect']],
-  ['/token/revocation', ['revoke']],
-]);
+// oidc-provider's own paths for the counted routes (its defaults: the provider is not given these).
+const ENDPOINTS = surfaceEndpoints({
+  authorization: '/auth',
+  token: '/token',
+  end_session: '/session/end',
+  jwks: '/jwks',
+  userinfo: '/me',
+  introspection: '/token/introspection',
+  revocation: '/token/revocation',
+});
 
 /** A plain OAuth error body (for faults; the provider's own errors already are). */
 export const plainErrorBody = ({ error, description }) => ({ error, ...(description ? { error_description: description } : {}) });
 
-export function createPlainOidcSurface({ origin, controls, redirectUris, cookieKeys }) {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: `oidc-${randomUUID().slice(0, 8)}`, use: 'sig', alg: 'RS256' };
-  const issuer = `${origin}/oidc`;
+export function createPlainOidcSurface(shared) {
+  const issuer = `${shared.origin}/oidc`;
 
-  const provider = createSurfaceProvider({
-    origin,
+  const provider = createSurfaceProvider(shared, {
+    name: 'oidc',
     issuer,
-    signingJwk,
-    cookieKeys,
-    controls,
-    clients: surfaceClients({ redirectUris }),
+    clients: surfaceClients({ redirectUris: shared.redirectUris }),
     scopes: ['openid', 'offline_access', 'profile', 'email'],
     claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'] },
     resources: RESOURCES,
@@ -65,7 +58,7 @@ export function createPlainOidcSurface({ origin, controls, redirectUris, cookieK
     },
 
     findUser(login) {
-      const user = PLAIN_OIDC.users.find((u) => u.username === String(login ?? '').trim().toLowerCase());
+      const user = PLAIN_OIDC.users.find((u) => u.username === loginName(login));
       return user && { accountId: user.sub, password: user.password };
     },
 

@@ -1,9 +1,11 @@
-// The oidc-provider set-up that the non-Entra surfaces (b2c.mjs, adfs.mjs, plain-oidc.mjs) share: an
-// in-memory store, the project's clients, token lifetimes from the test controls, resources named by
-// scope prefix (`api://downstream/read`), the HTML error page, and one response middleware that reshapes
-// JSON errors and token answers the surface's way and applies pending ID-token crafts. What makes a
-// surface itself (routes, claims, error wording, token-answer fields) comes in as options; no Entra
-// rewrite (provider.mjs) runs here.
+// The oidc-provider set-up that the non-Entra surfaces (b2c.mjs, adfs.mjs, plain-oidc.mjs) share: a
+// signing key of its own, an in-memory store, the project's clients, token lifetimes from the test
+// controls, resources named by scope prefix (`api://downstream/read`), the HTML error page, the counted
+// endpoints derived from the routes, and one response middleware that reshapes JSON errors and token
+// answers the surface's way and applies pending ID-token crafts. What makes a surface itself (routes,
+// claims, error wording, token-answer fields) comes in as options; no Entra rewrite (provider.mjs) runs here.
+
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 
 import { Provider, errors } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
@@ -17,6 +19,30 @@ const JSON_ROUTES = new Set(['token', 'introspection', 'revocation', 'discovery'
 const ERROR_EVENTS = ['grant.error', 'introspection.error', 'revocation.error', 'discovery.error', 'jwks.error', 'userinfo.error', 'server_error'];
 // Grants whose id_token a pending ID-token craft replaces (as at the Entra tenants).
 const CRAFTED_ID_TOKEN_GRANTS = new Set(['authorization_code', 'refresh_token']);
+
+/** Count key (as server.mjs counts Entra's endpoints) per oidc-provider route. */
+const COUNT_KEYS = {
+  authorization: 'authorize', token: 'token', end_session: 'logout', jwks: 'keys', userinfo: 'userinfo', introspection: 'introspect', revocation: 'revoke',
+};
+
+/**
+ * A surface's counted endpoints (surfaces.mjs): path inside the mount → [count key, path inside the provider],
+ * for discovery and each of the surface's oidc-provider `routes`. Paths not listed pass through uncounted.
+ * @param {Record<string, string>} routes  oidc-provider route name → path
+ * @param {string} [discoveryPath]  where the surface serves discovery, when not where oidc-provider does
+ */
+export function surfaceEndpoints(routes, discoveryPath = '/.well-known/openid-configuration') {
+  return new Map([
+    [discoveryPath, ['discovery', '/.well-known/openid-configuration']],
+    ...Object.entries(routes).map(([route, path]) => {
+      if (!COUNT_KEYS[route]) throw new Error(`no count key for the route ${route}`);
+      return [path, [COUNT_KEYS[route]]];
+    }),
+  ]);
+}
+
+/** A sign-in name as the surfaces' directories compare it: trimmed, lower-case. */
+export const loginName = (login) => String(login ?? '').trim().toLowerCase();
 
 /**
  * The web app (`web-app`, same secret as in Entra) and the public client, as a surface registers them.
@@ -92,12 +118,13 @@ export function delegatedScopeNames(payload, resource, allScopes) {
 }
 
 /**
- * @param {object} o
- * @param {string} o.origin
+ * @param {object} shared                 what surfaces.mjs hands every surface
+ * @param {string} shared.origin
+ * @param {string[]} shared.cookieKeys
+ * @param {import('./faults.mjs').TestControls} shared.controls
+ * @param {object} o                      the surface's own
+ * @param {string} o.name                 the surface's name: its signing key's `kid` prefix (`adfs-1a2b3c4d`)
  * @param {string} o.issuer
- * @param {object} o.signingJwk           the surface's own private signing JWK
- * @param {string[]} o.cookieKeys
- * @param {import('./faults.mjs').TestControls} o.controls
  * @param {object[]} o.clients
  * @param {object} [o.routes]
  * @param {string[]} o.scopes             static scopes
@@ -118,13 +145,15 @@ export function delegatedScopeNames(payload, resource, allScopes) {
  *   (nor its discovery flag), as B2C and AD FS answer
  * @returns {Provider}
  */
-export function createSurfaceProvider(o) {
-  const { controls } = o;
+export function createSurfaceProvider({ origin, cookieKeys, controls }, o) {
+  // The surface's own signing key (its JWKS has no other).
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: `${o.name}-${randomUUID().slice(0, 8)}`, use: 'sig', alg: 'RS256' };
   const provider = new Provider(o.issuer, {
     adapter: ((store) => (model) => new MemoryAdapter(model, store))(new ExpiringStore()),
     clients: o.clients,
-    jwks: { keys: [o.signingJwk] },
-    cookies: { keys: o.cookieKeys },
+    jwks: { keys: [signingJwk] },
+    cookies: { keys: cookieKeys },
     ...(o.routes ? { routes: o.routes } : {}),
     scopes: o.scopes,
     claims: o.claims,
@@ -170,7 +199,7 @@ export function createSurfaceProvider(o) {
     console.error(`[idp ${o.issuer}] server_error on ${ctx.method} ${ctx.path}:`, err);
   });
 
-  const craftIdToken = createIdTokenCrafter({ signingJwk: o.signingJwk, origin: o.origin });
+  const craftIdToken = createIdTokenCrafter({ signingJwk, origin });
   provider.use(async (ctx, next) => {
     await next();
     const route = ctx.oidc?.route;
