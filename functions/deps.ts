@@ -4,7 +4,7 @@
  * Route-specific settings (CALLERS, the sign-in settings) are parsed on first use, so a deployment
  * that serves only one kind of route need not configure the other.
  */
-import { ClientConfigurationError, ConfidentialClientApplication, ProviderMetadataCache, normalizeScopes, optionalSetting, requireSetting, type CacheStore, type Settings } from '../lib/mod.ts';
+import { ClientConfigurationError, ConfidentialClientApplication, ProviderMetadataCache, normalizeScopes, optionalSetting, requireSetting, type CacheStore, type KeyedLock, type Settings } from '../lib/mod.ts';
 import { parseCallers, type Caller } from './callers.ts';
 import { parseWebSettings, type WebSettings } from './web-settings.ts';
 
@@ -66,19 +66,28 @@ function pickSettings(source: Settings): Settings {
  */
 const providerMetadata = new ProviderMetadataCache();
 
+/** What a runtime entry may add to the client it gets. */
+export interface DepsOptions {
+  /**
+   * The client's account locks, where processes share one account store (Deno KV: a lease in it); absent,
+   * the client's own in-isolate KeyedMutex (Workers, where each account has its Durable Object).
+   */
+  accountLocks?: KeyedLock;
+}
+
 const byStore = new WeakMap<object, Map<string, Promise<Deps>>>();
 
 /**
  * Deps for these settings, reused across requests of this isolate so that the memory cache layer,
  * discovery, single-flight and throttling state survive between requests. A failed build is not kept.
  */
-export function depsFor(settings: Settings, store: CacheStore, storeIdentity: object, fetchImpl: typeof fetch): Promise<Deps> {
+export function depsFor(settings: Settings, store: CacheStore, storeIdentity: object, fetchImpl: typeof fetch, options: DepsOptions = {}): Promise<Deps> {
   const fingerprint = SETTING_NAMES.map((name) => String(settings[name] ?? '')).join('\u0000');
   let perStore = byStore.get(storeIdentity);
   if (!perStore) byStore.set(storeIdentity, (perStore = new Map()));
   const existing = perStore.get(fingerprint);
   if (existing) return existing;
-  const built = createDeps(settings, store, fetchImpl);
+  const built = createDeps(settings, store, fetchImpl, options);
   perStore.set(fingerprint, built);
   built.catch(() => perStore.delete(fingerprint));
   return built;
@@ -88,9 +97,14 @@ export function depsFor(settings: Settings, store: CacheStore, storeIdentity: ob
  * New deps, not shared: for an owner that keeps its own (a Durable Object keeps one client, so one
  * refresh lock and one memory layer, per object). Only the settings this app knows are read.
  */
-export async function createDeps(source: Settings, store: CacheStore, fetchImpl: typeof fetch): Promise<Deps> {
+export async function createDeps(source: Settings, store: CacheStore, fetchImpl: typeof fetch, options: DepsOptions = {}): Promise<Deps> {
   const settings = pickSettings(source);
-  const client = await ConfidentialClientApplication.fromSettings(settings, { cacheStore: store, fetch: fetchImpl, metadata: providerMetadata });
+  const client = await ConfidentialClientApplication.fromSettings(settings, {
+    cacheStore: store,
+    fetch: fetchImpl,
+    metadata: providerMetadata,
+    ...(options.accountLocks ? { accountLocks: options.accountLocks } : {}),
+  });
   let callers: Caller[] | undefined;
   let oboScopes: readonly string[] | undefined;
   let web: Promise<WebSettings> | undefined;

@@ -38,7 +38,8 @@ try {
 // The Deno entry's tests need the identity provider too; it runs here, in Node.
 const idp = await startIdp({ port: 0 });
 const idpInfo = { origin: idp.origin, authority: idp.authority(), webApp: idp.clients.webApp };
-const deno = await run(denoBinary(), ['test', '--allow-env', '--allow-read', '--allow-net=127.0.0.1', 'test/lib', 'test/deno'], {
+// --allow-write: Deno KV files in a temp directory (the storage suites open one file twice, as two processes).
+const deno = await run(denoBinary(), ['test', '--allow-env', '--allow-read', '--allow-write', '--allow-net=127.0.0.1', 'test/lib', 'test/storage', 'test/deno'], {
   capture: true,
   env: { IDP_INFO: JSON.stringify(idpInfo) },
 });

@@ -1,23 +1,82 @@
 /**
- * The Deno entry: the same app over Deno KV. Settings come from the environment (the same names as
- * the Worker's). `deno run --allow-net --allow-env --unstable-kv functions/deno/main.ts`
+ * The Deno entry: the same app over Deno KV (token cache, sign-in flows, accounts with a refresh lease,
+ * rate limits), for any number of processes sharing one KV. Settings come from the environment (the same
+ * names as the Worker's), KV from DENO_KV_PATH (default: Deno's own).
+ *
+ *   deno serve --allow-net --allow-env --allow-read --allow-write functions/deno/main.ts   (default export)
+ *   deno task start                                 (deno run … main.ts --listen: Deno.serve on HOST:PORT)
  */
+import type { ConfidentialClientApplication } from '../../lib/mod.ts';
 import { createApp } from '../app.ts';
+import type { SignInStores } from '../app-env.ts';
 import { depsFor } from '../deps.ts';
+import type { DeviceFlows } from '../device-flows.ts';
+import type { PendingSignIn } from '../pending-sign-in.ts';
 import { DenoKvCacheStore } from './deno-kv-cache-store.ts';
+import { DenoKvAccountSessions } from './kv-account-sessions.ts';
+import { DenoKvDeviceFlows } from './kv-device-flows.ts';
+import { DenoKvFlowStore } from './kv-flow-store.ts';
+import { DenoKvLease } from './kv-lease.ts';
+import { denoRateLimits } from './kv-rate-limiter.ts';
 
-export async function createDenoHandler(kv: Deno.Kv, settings: Record<string, string | undefined>) {
-  const store = new DenoKvCacheStore(kv);
-  const app = createApp({
-    getDeps: () => depsFor(settings, store, kv, (input, init) => fetch(input, init)),
-    // Deno keeps the process alive for pending promises; background renewals need no waitUntil.
-    waitUntil: () => undefined,
-  });
-  return (request: Request) => app.fetch(request);
+export interface DenoHandlerOptions {
+  /** The device code flows' store (default: DenoKvDeviceFlows over the same KV and client). */
+  deviceFlows?: (kv: Deno.Kv, client: () => Promise<ConfidentialClientApplication>) => DeviceFlows;
 }
 
-if (import.meta.main) {
-  const kv = await Deno.openKv(Deno.env.get('DENO_KV_PATH'));
-  const handler = await createDenoHandler(kv, Deno.env.toObject());
+export type DenoHandler = (request: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+
+export async function createDenoHandler(kv: Deno.Kv, settings: Record<string, string | undefined>, options: DenoHandlerOptions = {}): Promise<DenoHandler> {
+  const store = new DenoKvCacheStore(kv);
+  // One client per process: its account locks are a lease in KV, shared with every other process on it.
+  const accountLocks = new DenoKvLease(kv);
+  const getDeps = () => depsFor(settings, store, kv, (input, init) => fetch(input, init), { accountLocks });
+  const client = () => getDeps().then((deps) => deps.client);
+  const signIn: SignInStores = {
+    flows: new DenoKvFlowStore<PendingSignIn>(kv),
+    accounts: new DenoKvAccountSessions(kv, client),
+    deviceFlows: (options.deviceFlows ?? ((kv, client) => new DenoKvDeviceFlows(kv, client)))(kv, client),
+  };
+  const rateLimits = denoRateLimits(kv);
+  const app = createApp({
+    getDeps,
+    // Deno keeps the process alive for pending promises; background renewals need no waitUntil.
+    waitUntil: () => undefined,
+    rateLimits: () => rateLimits,
+    signInStores: () => signIn,
+  });
+  return (request, info) => app.fetch(withClientAddress(request, info));
+}
+
+/**
+ * The rate limits key sign-ins by `CF-Connecting-IP`, which only Cloudflare's edge sets: here it is the
+ * connection's peer address, and a client's own header is never believed.
+ */
+function withClientAddress(request: Request, info: Deno.ServeHandlerInfo | undefined): Request {
+  const address = info?.remoteAddr.transport === 'tcp' || info?.remoteAddr.transport === 'udp' ? info.remoteAddr.hostname : undefined;
+  if (address === undefined && !request.headers.has('cf-connecting-ip')) return request;
+  const headers = new Headers(request.headers);
+  if (address === undefined) headers.delete('cf-connecting-ip');
+  else headers.set('cf-connecting-ip', address);
+  // Not `new Request(request, …)`: that follows request.signal, which Deno.serve warns about (legacy abort).
+  return new Request(request.url, { method: request.method, headers, body: request.body, redirect: request.redirect });
+}
+
+let served: Promise<DenoHandler> | undefined;
+
+/** The handler over DENO_KV_PATH and the environment's settings, built on first use. */
+function servedHandler(): Promise<DenoHandler> {
+  served ??= Deno.openKv(Deno.env.get('DENO_KV_PATH')).then((kv) => createDenoHandler(kv, Deno.env.toObject()));
+  served.catch(() => (served = undefined));
+  return served;
+}
+
+export default {
+  fetch: async (request, info) => (await servedHandler())(request, info),
+} satisfies Deno.ServeDefaultExport;
+
+// `deno serve` runs this module as the main one too: Deno.serve only when asked, or both would listen.
+if (import.meta.main && Deno.args.includes('--listen')) {
+  const handler = await servedHandler();
   Deno.serve({ hostname: Deno.env.get('HOST') ?? '127.0.0.1', port: Number(Deno.env.get('PORT') ?? 8000) }, handler);
 }

@@ -1,6 +1,7 @@
 /**
- * The Deno entry end to end: Deno KV as the token cache, against the local identity provider that
- * `npm test` starts in Node and describes in IDP_INFO.
+ * The Deno entry end to end over Deno KV, against the local identity provider that `npm test` starts in
+ * Node and describes in IDP_INFO: an app token, the browser sign-in through every /auth route, one
+ * refresh for concurrent callers, and the cache-bypass limit.
  */
 import { createDenoHandler } from '../../functions/deno/main.ts';
 import { assert, assertEquals } from '../lib/spec.ts';
@@ -20,7 +21,12 @@ async function hex(text: string): Promise<string> {
   return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function withHandler(fn: (handler: (r: Request) => Response | Promise<Response>, kv: Deno.Kv) => Promise<void>): Promise<void> {
+type Handler = (r: Request, info?: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+
+/** The app's origin: a plain http://localhost redirect URI, which the provider knows and which relaxes the cookie rules. */
+const ORIGIN = 'http://localhost:8787';
+
+async function withHandler(fn: (handler: Handler, kv: Deno.Kv) => Promise<void>): Promise<void> {
   const kv = await Deno.openKv(':memory:');
   try {
     const handler = await createDenoHandler(kv, {
@@ -29,6 +35,12 @@ async function withHandler(fn: (handler: (r: Request) => Response | Promise<Resp
       CLIENT_SECRET: idp!.webApp.clientSecret,
       TOKEN_CACHE_KEY: crypto.randomUUID() + crypto.randomUUID(),
       CALLERS: JSON.stringify({ deno: { key_sha256: await hex(callerKey), scopes: ['api://downstream/.default'] } }),
+      SESSION_KEY: crypto.randomUUID() + crypto.randomUUID(),
+      REDIRECT_URI: `${ORIGIN}/auth/callback`,
+      SPA_SCOPES: 'api://downstream/read',
+      ALLOWED_ORIGINS: ORIGIN,
+      POST_LOGOUT_REDIRECT_URI: `${ORIGIN}/`,
+      PROVIDER_RETRY_DELAY_MS: '50',
     });
     await fn(handler, kv);
   } finally {
@@ -77,6 +89,207 @@ Deno.test({
       const response = await handler(tokenRequest('not-a-caller'));
       assertEquals(response.status, 401);
       assertEquals((await response.json()).error, 'invalid_client');
+    });
+  },
+});
+
+async function control(path: string, body?: unknown): Promise<Record<string, number>> {
+  const response = await fetch(`${idp!.origin}/_control/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return await response.json();
+}
+
+class CookieJar {
+  readonly cookies = new Map<string, string>();
+
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = '', ...attributes] = line.split(';');
+      const index = pair.indexOf('=');
+      const [name, value] = [pair.slice(0, index).trim(), pair.slice(index + 1).trim()];
+      if (value === '' || attributes.some((a) => /^\s*max-age=\s*0\s*$/i.test(a))) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+/** A browser without a browser (as test/workers/browser-driver.ts): cookie jars, manual redirects, the provider's forms filled in. */
+class Browser {
+  readonly app = new CookieJar();
+  readonly provider = new CookieJar();
+  constructor(readonly handler: Handler) {}
+
+  async request(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set('cookie', this.app.header());
+    const response = await this.handler(new Request(new URL(path, ORIGIN), { ...init, headers }));
+    this.app.store(response);
+    return response;
+  }
+
+  /** XHR-style call of the SPA: same origin, with the CSRF header. */
+  token(body: Record<string, unknown> = { scopes: ['api://downstream/read'] }): Promise<Response> {
+    return this.request('/auth/token', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'x-requested-with': 'fetch', 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  /** /auth/login, the provider's login and consent pages as alice, then /auth/callback: the callback's answer. */
+  async signIn(): Promise<Response> {
+    const login = await this.request('/auth/login?returnTo=/after');
+    assertEquals(login.status, 302);
+    let url = login.headers.get('location')!;
+    let init: RequestInit = {};
+    for (let hop = 0; hop < 20; hop++) {
+      if (url.startsWith(ORIGIN)) {
+        const callback = new URL(url);
+        return this.request(callback.pathname + callback.search);
+      }
+      const headers = new Headers(init.headers);
+      headers.set('cookie', this.provider.header());
+      const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+      this.provider.store(response);
+      if (response.status >= 300 && response.status < 400) {
+        await response.body?.cancel();
+        url = new URL(response.headers.get('location')!, url).href;
+        init = {};
+        continue;
+      }
+      const html = await response.text();
+      assertEquals(response.status, 200, `the provider at ${url}`);
+      const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+      assert(form, `a form at ${url}`);
+      const fields: Record<string, string> = {};
+      for (const input of form[2]!.matchAll(/<input([^>]*)>/gi)) {
+        const name = /name="([^"]*)"/i.exec(input[1]!)?.[1];
+        if (name) fields[name] = decodeHtml(/value="([^"]*)"/i.exec(input[1]!)?.[1] ?? '');
+      }
+      if (fields.prompt === 'login') Object.assign(fields, { login: 'alice@contoso.test', password: 'alice-password' });
+      url = new URL(decodeHtml(form[1]!), url).href;
+      init = { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    }
+    throw new Error('too many redirects');
+  }
+}
+
+function decodeHtml(text: string): string {
+  return text.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;|&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x2F;/gi, '/');
+}
+
+/** Rate-limit tests count in fixed one-minute windows: start one well inside a window, not at its edge. */
+async function awayFromWindowEdge(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 3000) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
+
+async function keysUnder(kv: Deno.Kv, prefix: Deno.KvKey): Promise<Deno.KvKey[]> {
+  const keys: Deno.KvKey[] = [];
+  for await (const entry of kv.list({ prefix })) keys.push(entry.key);
+  return keys;
+}
+
+Deno.test({
+  name: 'the Deno entry signs a browser in over Deno KV: login, callback, me, token, logout',
+  ignore: !idp,
+  async fn() {
+    await control('reset', {});
+    await withHandler(async (handler, kv) => {
+      const browser = new Browser(handler);
+      const callback = await browser.signIn();
+      assertEquals(callback.status, 302);
+      assertEquals(callback.headers.get('location'), '/after');
+      assertEquals(await keysUnder(kv, ['flows']), [], 'the flow was consumed');
+
+      const me = await browser.request('/auth/me');
+      assertEquals(me.status, 200);
+      const { account } = await me.json();
+      assertEquals(account.username, 'alice@contoso.test');
+      const hid: string = account.homeAccountId;
+      const stored = await keysUnder(kv, ['accounts', hid]);
+      assertEquals(stored.length, 2, 'the record and one session');
+      assert(stored.some((key) => key[2] === 'record') && stored.some((key) => key[2] === 'session' && key[3] === 'browser'));
+
+      const token = await browser.token();
+      assertEquals(token.status, 200);
+      const body = await token.json();
+      assert(typeof body.access_token === 'string' && body.access_token.length > 20, 'an access token');
+
+      const logout = await browser.request('/auth/logout', { method: 'POST', headers: { origin: ORIGIN } });
+      assertEquals(logout.status, 302);
+      const endSession = new URL(logout.headers.get('location')!);
+      assertEquals(endSession.origin, idp!.origin);
+      assertEquals(endSession.searchParams.get('post_logout_redirect_uri'), `${ORIGIN}/`);
+      assertEquals(await keysUnder(kv, ['accounts', hid]), [], 'the account and its sessions are gone');
+      assertEquals((await browser.request('/auth/me')).status, 401);
+      assertEquals((await browser.token()).status, 401);
+    });
+  },
+});
+
+Deno.test({
+  name: 'the Deno entry: 20 concurrent /auth/token with an expired access token make one refresh at the provider',
+  ignore: !idp,
+  async fn() {
+    await control('reset', {});
+    await withHandler(async (handler) => {
+      // Tokens that outlive the 5-minute freshness window by a second: 2 s later the sign-in's is due.
+      await control('token-lifetime', { accessTokenTtl: 301 });
+      const browser = new Browser(handler);
+      assertEquals((await browser.signIn()).status, 302);
+      await control('token-lifetime', { accessTokenTtl: 3600 });
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const before = (await control('counts'))['token:refresh_token'] ?? 0;
+      const responses = await Promise.all(Array.from({ length: 20 }, () => browser.token()));
+      const bodies = await Promise.all(responses.map((r) => r.json()));
+      assertEquals(responses.map((r) => r.status), Array<number>(20).fill(200));
+      assertEquals(new Set(bodies.map((b) => b.access_token)).size, 1, 'every caller got the one refreshed token');
+      assertEquals(((await control('counts'))['token:refresh_token'] ?? 0) - before, 1);
+    });
+  },
+});
+
+Deno.test({
+  name: 'the Deno entry limits cache-bypassing token requests per account (10 a minute, then 429)',
+  ignore: !idp,
+  async fn() {
+    await control('reset', {});
+    await withHandler(async (handler) => {
+      const browser = new Browser(handler);
+      assertEquals((await browser.signIn()).status, 302);
+      await awayFromWindowEdge();
+      const statuses: number[] = [];
+      for (let i = 0; i < 11; i++) {
+        const response = await browser.token({ scopes: ['api://downstream/read'], force_refresh: true });
+        statuses.push(response.status);
+        if (response.status === 429) assert(response.headers.has('retry-after'), 'Retry-After');
+        await response.body?.cancel();
+      }
+      assertEquals(statuses, [...Array<number>(10).fill(200), 429]);
+    });
+  },
+});
+
+Deno.test({
+  name: "the Deno entry limits sign-ins per connection address (60 a minute); a client's own CF-Connecting-IP is not believed",
+  ignore: !idp,
+  async fn() {
+    await withHandler(async (handler) => {
+      const from = (hostname: string): Deno.ServeHandlerInfo => ({ remoteAddr: { transport: 'tcp', hostname, port: 50000 }, completed: Promise.resolve() });
+      const login = async (address: string, spoofed: string) => {
+        const response = await handler(new Request(`${ORIGIN}/auth/login?returnTo=/`, { headers: { 'cf-connecting-ip': spoofed } }), from(address));
+        await response.body?.cancel();
+        return response.status;
+      };
+      await awayFromWindowEdge();
+      const statuses: number[] = [];
+      for (let i = 0; i < 61; i++) statuses.push(await login('198.51.100.7', `203.0.113.${i}`));
+      assertEquals(statuses, [...Array<number>(60).fill(302), 429]);
+      assertEquals(await login('198.51.100.8', '198.51.100.7'), 302, 'another address has its own count');
     });
   },
 });
