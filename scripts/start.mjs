@@ -1,16 +1,20 @@
 /**
  * `npm start`: the local identity provider on 127.0.0.1:9090 and the Worker under `wrangler dev` on
  * http://localhost:8787, wired together by a generated .dev.vars. Prints a curl that gets a token.
+ * `--deno` (`npm run start:deno`, `deno task start`): the same app on Deno (functions/deno/main.ts over a
+ * Deno KV file in .cache/) on http://localhost:8000, with the same settings in its environment.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertNode22, bin, root, run } from './toolchain.mjs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { assertNode22, bin, cacheDir, denoBinary, root, run } from './toolchain.mjs';
 import { startIdp } from '../test/idp/server.mjs';
 
 assertNode22();
 const idpPort = Number(process.env.IDP_PORT ?? 9090);
-const workerPort = Number(process.env.PORT ?? 8787);
+const onDeno = process.argv.includes('--deno');
+const workerPort = Number(process.env.PORT ?? (onDeno ? 8000 : 8787));
 
 const origin = `http://localhost:${workerPort}`;
 const idp = await startIdp({ port: idpPort, redirectUris: [`${origin}/auth/callback`] });
@@ -36,12 +40,12 @@ const vars = {
   ALLOWED_ORIGINS: origin,
   POST_LOGOUT_REDIRECT_URI: `${origin}/`,
 };
-// Single quotes keep the JSON intact in wrangler's dotenv parser.
-writeFileSync(join(root, '.dev.vars'), Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
+// Single quotes keep the JSON intact in wrangler's dotenv parser. (Deno gets them in its environment.)
+if (!onDeno) writeFileSync(join(root, '.dev.vars'), Object.entries(vars).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
 
 console.log(`
 Local identity provider: ${idp.authority()}
-Worker: ${origin}
+${onDeno ? 'Deno server' : 'Worker'}: ${origin}
 
 Sign in in a browser at ${origin}/ as ${idp.users.filter((u) => u.tenants.includes(idp.tenants.primary)).map((u) => `${u.username} / ${u.password}`).join(" or ")}.
 
@@ -62,12 +66,23 @@ const stop = async () => {
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 
-const { code } = await run(join(bin, 'wrangler'), [
-  'dev',
-  '--ip', '127.0.0.1',
-  '--port', String(workerPort),
-  '--show-interactive-dev-session=false',
-  '--log-level', process.env.WRANGLER_LOG_LEVEL ?? 'info',
-]);
+let code;
+if (onDeno) {
+  // A fresh KV file per start: sessions and tokens of an earlier run were sealed under other keys.
+  const kvDir = join(cacheDir, 'deno-kv');
+  rmSync(kvDir, { recursive: true, force: true });
+  mkdirSync(kvDir, { recursive: true });
+  ({ code } = await run(denoBinary(), ['run', '--allow-net', '--allow-env', '--allow-read', '--allow-write', 'functions/deno/main.ts', '--listen'], {
+    env: { ...vars, HOST: '127.0.0.1', PORT: String(workerPort), DENO_KV_PATH: join(kvDir, 'start.sqlite') },
+  }));
+} else {
+  ({ code } = await run(join(bin, 'wrangler'), [
+    'dev',
+    '--ip', '127.0.0.1',
+    '--port', String(workerPort),
+    '--show-interactive-dev-session=false',
+    '--log-level', process.env.WRANGLER_LOG_LEVEL ?? 'info',
+  ]));
+}
 await idp.close();
 process.exit(code);
