@@ -50,7 +50,7 @@ export default defineConfig(async () => {
     test: {
       // The fuzz suite's seed and size (test/workers/fuzz.test.ts): FUZZ_SEED=5 FUZZ_COUNT=200 npx vitest run …
       provide: { fuzz: { FUZZ_SEED: process.env.FUZZ_SEED, FUZZ_COUNT: process.env.FUZZ_COUNT, FUZZ_VERBOSE: process.env.FUZZ_VERBOSE } },
-      include: ['test/workers/**/*.test.ts', 'test/lib/**/*.test.ts', 'test/storage/**/*.test.ts'],
+      include: ['test/workers/**/*.test.ts', 'test/lib/**/*.test.ts', 'test/storage/**/*.test.ts', 'test/contract/**/*.test.ts'],
       globalSetup: ['test/global-setup.ts'],
       // One identity provider serves every file, and tests read its request counters.
       fileParallelism: false,

@@ -40,10 +40,17 @@ if (vitest) {
 }
 
 // The Deno entry's tests need the identity provider too; it runs here, in Node.
-const idp = await startIdp({ port: 0 });
-const idpInfo = { origin: idp.origin, authority: idp.authority(), webApp: idp.clients.webApp };
+// The HTTP contract suite (test/contract) plays the deployment at https://worker.test on Deno too.
+const idp = await startIdp({ port: 0, redirectUris: ['https://worker.test/auth/callback'] });
+const idpInfo = {
+  origin: idp.origin,
+  authority: idp.authority(),
+  authoritySecondary: idp.authority(idp.tenants.secondary),
+  tenants: idp.tenants,
+  webApp: idp.clients.webApp,
+};
 // --allow-write: Deno KV files in a temp directory (the storage suites open one file twice, as two processes).
-const deno = await run(denoBinary(), ['test', '--allow-env', '--allow-read', '--allow-write', '--allow-net=127.0.0.1', 'test/lib', 'test/storage', 'test/deno'], {
+const deno = await run(denoBinary(), ['test', '--allow-env', '--allow-read', '--allow-write', '--allow-net=127.0.0.1', 'test/lib', 'test/storage', 'test/deno', 'test/contract'], {
   capture: true,
   env: { IDP_INFO: JSON.stringify(idpInfo) },
 });
