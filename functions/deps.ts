@@ -16,6 +16,8 @@ export interface Deps {
   oboScopes(): readonly string[];
   /** ENABLE_PASSWORD_GRANT=true: /token/password exists (it is discouraged; see the README). */
   passwordGrantEnabled: boolean;
+  /** DEMO_API_AUDIENCES: `aud` values the demo API accepts besides its scope's resource (an API's application id). */
+  demoApiAudiences(): readonly string[];
   /** B2C's other user flows, when configured (B2C_PASSWORD_RESET_FLOW, B2C_PROFILE_EDIT_FLOW): a client each. */
   userFlowClient(flow: UserFlow): ConfidentialClientApplication | undefined;
 }
@@ -50,6 +52,7 @@ export const SETTING_NAMES = [
   'DEVICE_SCOPES',
   'DEVICE_SESSION_TTL',
   'ENABLE_PASSWORD_GRANT',
+  'DEMO_API_AUDIENCES',
   'B2C_PASSWORD_RESET_FLOW',
   'B2C_PROFILE_EDIT_FLOW',
 ] as const;
@@ -113,6 +116,7 @@ export async function createDeps(source: Settings, store: CacheStore, fetchImpl:
     client,
     callers: () => (callers ??= parseCallers(settings.CALLERS)),
     oboScopes: () => (oboScopes ??= parseScopeList(settings, 'OBO_SCOPES')),
+    demoApiAudiences: () => (optionalSetting(settings, 'DEMO_API_AUDIENCES') ?? '').split(/[\s,]+/).filter(Boolean),
     passwordGrantEnabled: String(settings.ENABLE_PASSWORD_GRANT ?? '').trim().toLowerCase() === 'true',
     userFlowClient: (flow) => {
       const policy = optionalSetting(settings, USER_FLOW_SETTINGS[flow]);

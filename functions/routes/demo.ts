@@ -217,9 +217,10 @@ demoRoutes.get('/api/demo', async (c) => {
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(c.req.header('authorization') ?? '');
   if (!match) throw new CallerError('invalid_client', 'A bearer access token is required');
   // The API of the first SPA scope, and that scope itself: what the SPA's tokens are for (user tokens only).
+  // Its `aud` is the API's URI, or (Entra v2 tokens, B2C) the API's application id: DEMO_API_AUDIENCES.
   const scope = web.spaScopes[0] ?? '';
   const claims = await c.var.deps.client.validateAccessToken(match[1]!, {
-    audience: resourceOf(scope),
+    audience: [resourceOf(scope), ...c.var.deps.demoApiAudiences()],
     requiredScopes: [scopeName(scope)],
   });
   c.header('cache-control', 'no-store');

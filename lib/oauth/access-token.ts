@@ -66,6 +66,16 @@ function forbidden(reason: string): CallerError {
   return new CallerError('forbidden', `The access token is not allowed here: ${reason}`);
 }
 
+/**
+ * The issuer of the provider's access tokens: the ID tokens' issuer, except where discovery names another
+ * (AD FS signs access tokens as `access_token_issuer`, `http://<host>/adfs/services/trust`).
+ */
+function accessTokenIssuer(ctx: AccessTokenContext, unverified: jose.JWTPayload): string {
+  const announced = (ctx.as as { access_token_issuer?: unknown }).access_token_issuer;
+  if (ctx.authority.type === 'adfs' && typeof announced === 'string' && announced !== '') return announced;
+  return expectedIssuer(ctx, unverified);
+}
+
 async function verifyToken(token: string, ctx: AccessTokenContext, audience: string | readonly string[]): Promise<jose.JWTPayload> {
   if (token.length > MAX_ACCESS_TOKEN_BYTES) throw invalid('too large');
   let issuer: string;
@@ -73,7 +83,7 @@ async function verifyToken(token: string, ctx: AccessTokenContext, audience: str
     const header = jose.decodeProtectedHeader(token);
     // Checked before any key lookup, so a forged alg cannot make us fetch keys.
     if (typeof header.alg !== 'string' || !ID_TOKEN_ALGORITHMS.includes(header.alg)) throw invalid('alg not allowed');
-    issuer = expectedIssuer(ctx, jose.decodeJwt(token));
+    issuer = accessTokenIssuer(ctx, jose.decodeJwt(token));
   } catch (cause) {
     throw cause instanceof CallerError ? cause : invalid('malformed');
   }

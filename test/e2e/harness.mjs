@@ -31,7 +31,9 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * @param {object} o
  * @param {string} o.tmpPrefix  the temporary directory's name prefix (under the OS's temp dir)
  * @param {object} [o.idpOptions]  startIdp options besides the port and the redirect URI (e.g. `deviceCodeInterval`)
- * @param {Record<string, string>} o.workerSettings  the test's own Worker settings (SPA_SCOPES, …), on top of the shared ones
+ * @param {Record<string, string> | ((idp: object) => Record<string, string>)} o.workerSettings  the test's own Worker
+ *   settings (SPA_SCOPES, …), on top of the shared ones; or a function of the started provider that returns them
+ *   (for settings naming its origin, such as another AUTHORITY)
  */
 export function e2eStack({ tmpPrefix, idpOptions = {}, workerSettings }) {
   const stack = {
@@ -110,7 +112,7 @@ export function e2eStack({ tmpPrefix, idpOptions = {}, workerSettings }) {
             SESSION_KEY: randomBytes(32).toString('base64url'),
             ALLOWED_ORIGINS: origin,
             POST_LOGOUT_REDIRECT_URI: `${origin}/`,
-            ...workerSettings,
+            ...(typeof workerSettings === 'function' ? workerSettings(stack.idp) : workerSettings),
           },
         });
         return;
