@@ -9,6 +9,10 @@
  *   after(() => stack.stop(), { timeout: 40_000 });
  *   // then stack.idp, stack.origin (http://localhost:<worker port>), stack.tmp, stack.newPage()
  *
+ * `runtime: 'deno'` serves the app with the Deno server instead (functions/deno/main.ts under `deno run
+ * … --listen`, see deno-server.mjs) on the free port, with the same settings in its environment and its
+ * Deno KV in a SQLite file in the temporary directory; no bundle is built. `stack.server` is that process.
+ *
  * Needs /usr/bin/chromium (`apt-get install chromium`); E2E_CHROMIUM overrides the path.
  */
 import assert from 'node:assert/strict';
@@ -19,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startIdp } from '../idp/server.mjs';
+import { startDenoServer } from './deno-server.mjs';
 import { bundleWorker, freePort, startWorker } from './worker.mjs';
 
 const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
@@ -34,11 +39,15 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * @param {Record<string, string> | ((idp: object) => Record<string, string>)} o.workerSettings  the test's own Worker
  *   settings (SPA_SCOPES, …), on top of the shared ones; or a function of the started provider that returns them
  *   (for settings naming its origin, such as another AUTHORITY)
+ * @param {'workerd' | 'deno'} [o.runtime]  what serves the app: the bundled Worker in workerd (default) or the Deno server
  */
-export function e2eStack({ tmpPrefix, idpOptions = {}, workerSettings }) {
+export function e2eStack({ tmpPrefix, idpOptions = {}, workerSettings, runtime = 'workerd' }) {
+  assert.ok(runtime === 'workerd' || runtime === 'deno', `e2eStack: runtime must be 'workerd' or 'deno', not ${runtime}`);
   const stack = {
     idp: undefined,
     worker: undefined,
+    /** With runtime 'deno': the Deno server process (deno-server.mjs). */
+    server: undefined,
     browser: undefined,
     tmp: undefined,
     origin: undefined,
@@ -49,7 +58,7 @@ export function e2eStack({ tmpPrefix, idpOptions = {}, workerSettings }) {
         stack.tmp = await mkdtemp(join(tmpdir(), tmpPrefix));
         // Both settled before going on: a browser launched while the bundling failed is still closed by stop().
         const [bundled, launched] = await Promise.allSettled([
-          bundleWorker(stack.tmp),
+          runtime === 'deno' ? undefined : bundleWorker(stack.tmp),
           chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 30_000, args: CHROMIUM_ARGS }),
         ]);
         if (launched.status === 'fulfilled') stack.browser = launched.value;
@@ -69,9 +78,10 @@ export function e2eStack({ tmpPrefix, idpOptions = {}, workerSettings }) {
       ]);
       if (stack.browser) await bounded('chromium', stack.browser.close());
       if (stack.worker) await bounded('workerd', stack.worker.mf.dispose());
+      if (stack.server) await bounded('deno server', stack.server.stop());
       if (stack.idp) await bounded('identity provider', stack.idp.close());
       if (stack.tmp) await bounded('temp dir', rm(stack.tmp, { recursive: true, force: true }));
-      stack.browser = stack.worker = stack.idp = stack.tmp = undefined;
+      stack.browser = stack.worker = stack.server = stack.idp = stack.tmp = undefined;
     },
 
     /** A fresh browser profile (own cookies) with one page; console errors are kept for failure messages. */
@@ -91,7 +101,7 @@ export function e2eStack({ tmpPrefix, idpOptions = {}, workerSettings }) {
     },
   };
 
-  /** The IdP and the Worker on a free port; one retry if the port was taken meanwhile. */
+  /** The IdP and the Worker (or the Deno server) on a free port; one retry if the port was taken meanwhile. */
   async function startIdpAndWorker(scriptPath) {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
@@ -99,22 +109,24 @@ export function e2eStack({ tmpPrefix, idpOptions = {}, workerSettings }) {
       stack.origin = origin;
       stack.idp = await startIdp({ ...idpOptions, port: 0, redirectUris: [`${origin}/auth/callback`] });
       try {
-        stack.worker = await startWorker({
-          scriptPath,
-          port,
-          settings: {
-            AUTHORITY: stack.idp.authority(),
-            CLIENT_ID: stack.idp.clients.webApp.clientId,
-            CLIENT_SECRET: stack.idp.clients.webApp.clientSecret,
-            TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
-            CALLERS: '{}',
-            REDIRECT_URI: `${origin}/auth/callback`,
-            SESSION_KEY: randomBytes(32).toString('base64url'),
-            ALLOWED_ORIGINS: origin,
-            POST_LOGOUT_REDIRECT_URI: `${origin}/`,
-            ...(typeof workerSettings === 'function' ? workerSettings(stack.idp) : workerSettings),
-          },
-        });
+        const settings = {
+          AUTHORITY: stack.idp.authority(),
+          CLIENT_ID: stack.idp.clients.webApp.clientId,
+          CLIENT_SECRET: stack.idp.clients.webApp.clientSecret,
+          TOKEN_CACHE_KEY: randomBytes(32).toString('base64url'),
+          CALLERS: '{}',
+          REDIRECT_URI: `${origin}/auth/callback`,
+          SESSION_KEY: randomBytes(32).toString('base64url'),
+          ALLOWED_ORIGINS: origin,
+          POST_LOGOUT_REDIRECT_URI: `${origin}/`,
+          ...(typeof workerSettings === 'function' ? workerSettings(stack.idp) : workerSettings),
+        };
+        if (runtime === 'deno') {
+          // A KV file per attempt: nothing of a failed start is reused.
+          stack.server = await startDenoServer({ port, settings, kvPath: join(stack.tmp, `deno-kv-${attempt}.sqlite`), label: 'deno server' });
+        } else {
+          stack.worker = await startWorker({ scriptPath, port, settings });
+        }
         return;
       } catch (error) {
         await stack.idp.close();
