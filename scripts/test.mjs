@@ -1,8 +1,8 @@
 /**
  * `npm test`: type-check, the Workers suite inside workerd (vitest + @cloudflare/vitest-plugin, with the
  * local identity provider), the lib suite under Deno, and the Node suites (`node --test`: the real-browser
- * sign-in in test/e2e, interop checks in test/interop). Ends with one plain `N passed, N failed` line
- * summing them all, because CI reads none of the runners' own summaries.
+ * sign-in in test/e2e, interop checks in test/interop, the deploy dry run in test/deploy). Ends with one
+ * plain `N passed, N failed` line summing them all, because CI reads none of the runners' own summaries.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -68,10 +68,11 @@ if (!summary || (deno.code !== 0 && Number(summary[3]) === 0)) {
   failed += 1;
 }
 
-// Node's test runner: the browser sign-in (Chromium + the Worker in workerd) and the interop suites.
+// Node's test runner: the browser sign-in (Chromium + the Worker in workerd), the interop suites, and the
+// deploy path (test/deploy: generated env types current, `wrangler deploy --dry-run` bundle and its size).
 // Globs rather than directories: Node 22 runs a directory argument as a script, and test/ folders hold
 // helpers (worker.mjs, *.tmp.mjs) that are not tests.
-const nodeSuites = ['test/e2e', 'test/interop']
+const nodeSuites = ['test/e2e', 'test/interop', 'test/deploy']
   .filter((dir) => existsSync(join(root, dir)) && readdirSync(join(root, dir)).some((f) => f.endsWith('.test.mjs')))
   .map((dir) => `${dir}/*.test.mjs`);
 if (nodeSuites.length > 0 && !denoOnly) {

@@ -1,15 +1,10 @@
-import type { AccountObject } from '../functions/workers/account-object.ts';
-import type { DeviceFlowObject } from '../functions/workers/device-flow-object.ts';
-import type { FlowObject } from '../functions/workers/flow-object.ts';
 import type { IdpInfo } from './global-setup.ts';
 
 declare global {
   namespace Cloudflare {
+    // The bindings (TOKEN_CACHE, the Durable Objects, the rate limiters, [vars]) come from
+    // wrangler.toml through worker-configuration.d.ts (`npm run types`); the pool adds these.
     interface Env {
-      TOKEN_CACHE: KVNamespace;
-      FLOWS: DurableObjectNamespace<FlowObject>;
-      ACCOUNTS: DurableObjectNamespace<AccountObject>;
-      DEVICE_FLOWS: DurableObjectNamespace<DeviceFlowObject>;
       // The sign-in settings, bindings from vitest.config.ts (the Durable Objects read these).
       AUTHORITY: string;
       CLIENT_ID: string;
