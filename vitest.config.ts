@@ -43,6 +43,9 @@ export default defineConfig(async () => {
             ALLOWED_ORIGINS: WORKER_ORIGIN,
             POST_LOGOUT_REDIRECT_URI: `${WORKER_ORIGIN}/`,
             PROVIDER_RETRY_DELAY_MS: '50',
+            // This app as an API (on-behalf-of): the token flight objects validate assertions with it
+            // (test/workers/token-flights.test.ts). OBO_SCOPES stays per test.
+            API_SCOPE: 'access_as_user',
           },
         },
       }),
@@ -56,6 +59,9 @@ export default defineConfig(async () => {
       fileParallelism: false,
       testTimeout: 30_000,
       hookTimeout: 30_000,
+      // The Worker writes a JSON line per request (functions/request-log.ts): the suites that check those
+      // lines capture them with spies (request-log.test.ts, fuzz.test.ts); printed, they would drown the output.
+      onConsoleLog: (log: string) => (/^\{"message":/.test(log) ? false : undefined),
     },
   };
 });

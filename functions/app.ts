@@ -12,6 +12,8 @@ export { MAX_BODY_BYTES } from './route-groups.ts';
 
 export function createApp(runtime: Runtime): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // One log line for every request, unknown paths included (the groups' own observe lets it through).
+  if (runtime.observe) app.use('*', runtime.observe);
   answerErrors(app);
   app.notFound(() => {
     throw new CallerError('not_found', 'No such endpoint');

@@ -4,8 +4,9 @@
  * Route-specific settings (CALLERS, the sign-in settings) are parsed on first use, so a deployment
  * that serves only one kind of route need not configure the other.
  */
-import { ClientConfigurationError, ConfidentialClientApplication, ProviderMetadataCache, normalizeScopes, optionalSetting, requireSetting, type CacheStore, type KeyedLock, type Settings } from '../lib/mod.ts';
+import { ClientConfigurationError, ConfidentialClientApplication, ProviderMetadataCache, normalizeScopes, optionalSetting, requireSetting, type CacheStore, type KeyedLock, type ProviderObserver, type Settings, type AuthenticationResult, type FleetFlights } from '../lib/mod.ts';
 import { parseCallers, type Caller } from './callers.ts';
+import { providerCallLog } from './request-log.ts';
 import { parseWebSettings, type WebSettings } from './web-settings.ts';
 
 export interface Deps {
@@ -76,6 +77,10 @@ export interface DepsOptions {
    * the client's own in-isolate KeyedMutex (Workers, where each account has its Durable Object).
    */
   accountLocks?: KeyedLock;
+  /** Told of the client's provider calls (depsFor: the request log's). */
+  observer?: ProviderObserver;
+  /** Fleet-wide single flight for app-only and on-behalf-of misses (Workers: workers/token-flights.ts). */
+  fleet?: FleetFlights<AuthenticationResult>;
 }
 
 const byStore = new WeakMap<object, Map<string, Promise<Deps>>>();
@@ -90,7 +95,8 @@ export function depsFor(settings: Settings, store: CacheStore, storeIdentity: ob
   if (!perStore) byStore.set(storeIdentity, (perStore = new Map()));
   const existing = perStore.get(fingerprint);
   if (existing) return existing;
-  const built = createDeps(settings, store, fetchImpl, options);
+  // These deps serve requests: their clients' provider calls go on the requests' log lines.
+  const built = createDeps(settings, store, fetchImpl, { observer: providerCallLog, ...options });
   perStore.set(fingerprint, built);
   built.catch(() => perStore.delete(fingerprint));
   return built;
@@ -107,6 +113,8 @@ export async function createDeps(source: Settings, store: CacheStore, fetchImpl:
     fetch: fetchImpl,
     metadata: providerMetadata,
     ...(options.accountLocks ? { accountLocks: options.accountLocks } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
+    ...(options.fleet ? { fleet: options.fleet } : {}),
   });
   let callers: Caller[] | undefined;
   let oboScopes: readonly string[] | undefined;

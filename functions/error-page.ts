@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { AuthError, ServerError } from '../lib/mod.ts';
 import type { AppEnv } from './app-env.ts';
 import { retryAfterOf, statusFor } from './errors.ts';
+import { noteError } from './request-log.ts';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -15,6 +16,7 @@ export function escapeHtml(text: string): string {
  * callback's cleared transaction cookie must reach the browser whether or not the sign-in completed.
  */
 export function errorPage(c: Context<AppEnv>, error: AuthError): Response {
+  noteError(c.var.correlationId, error);
   const details = error instanceof ServerError && error.errorCodes ? ` (codes ${error.errorCodes.join(', ')})` : '';
   const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head>
 <body><h1>Sign-in failed</h1><p><strong>${escapeHtml(error.errorCode)}</strong>: ${escapeHtml(error.errorMessage)}${escapeHtml(details)}</p>

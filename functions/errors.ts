@@ -4,6 +4,7 @@
  */
 import { AuthError, CallerError, DEVICE_FLOW_TERMINAL_ERRORS, InteractionRequiredError, NetworkError, ServerError, type CallerErrorCode } from '../lib/mod.ts';
 import { RATE_LIMIT_PERIOD_SECONDS } from './rate-limits.ts';
+import { noteError, noteUnexpected } from './request-log.ts';
 
 type Status = 202 | 400 | 401 | 403 | 404 | 405 | 413 | 429 | 500 | 502 | 503 | 504;
 
@@ -90,6 +91,7 @@ export function errorBody(error: AuthError, correlationId: string): Record<strin
 }
 
 export function errorResponse(error: AuthError, correlationId: string): Response {
+  noteError(correlationId, error);
   const body = errorBody(error, correlationId);
   const headers = new Headers({ 'content-type': 'application/json', 'cache-control': 'no-store' });
   const retryAfter = retryAfterOf(error);
@@ -120,16 +122,17 @@ function bearerChallenge(error: AuthError): string | undefined {
 }
 
 /**
- * Anything that is not an AuthError is our bug: logged by name and correlation id only (messages may
- * quote provider bodies), answered without details.
+ * Anything that is not an AuthError is our bug: logged by name only (messages may quote provider
+ * bodies), on the request's log line, and answered without details.
  */
 export function unexpectedErrorBody(error: unknown, correlationId: string): Record<string, unknown> {
-  console.error(`unexpected error ${error instanceof Error ? error.name : typeof error} correlation_id=${correlationId}`);
+  noteUnexpected(correlationId, error);
   return { error: 'server_error', error_description: 'An unexpected error occurred', correlation_id: correlationId };
 }
 
 /** Anything that is not an AuthError is our bug: a 500 that says so without leaking details. */
 export function unexpectedErrorResponse(error: unknown, correlationId: string): Response {
+  noteError(correlationId, 'server_error');
   return new Response(JSON.stringify(unexpectedErrorBody(error, correlationId)), {
     status: 500,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },

@@ -6,6 +6,7 @@
 import type { Context } from 'hono';
 import type { AccountRecord, SignInResult } from '../lib/mod.ts';
 import type { AppEnv } from './app-env.ts';
+import { noteTokenSource } from './request-log.ts';
 import { newSessionKey } from './session-keys.ts';
 import { tokenFields } from './token-response.ts';
 
@@ -20,6 +21,7 @@ export async function openKeySession(c: Context<AppEnv>, record: AccountRecord):
 /** The answer of a headless sign-in: the token fields of every token endpoint, the account, the session key. */
 export async function headlessSignInResponse(c: Context<AppEnv>, result: SignInResult, record: AccountRecord): Promise<Response> {
   const { sessionKey, expiresIn } = await openKeySession(c, record);
+  noteTokenSource(c.var.correlationId, result.tokenSource);
   return new Response(JSON.stringify({ ...tokenFields(result), account: result.account, session_key: sessionKey, session_expires_in: expiresIn }), {
     status: 200,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },

@@ -9,13 +9,15 @@ import { CallerError } from '../lib/mod.ts';
 export type BodyParameters = Record<string, unknown>;
 
 const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** UTF-8, invalid bytes replaced, as `new TextDecoder()`; one for every request (decode() keeps no state). */
+const decoder = new TextDecoder();
 
 export async function readBodyParameters(request: Request): Promise<BodyParameters> {
   const type = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   let text: string;
   try {
     // Bytes, then UTF-8: form bodies are not declared as text, and workerd warns on .text() for them.
-    text = new TextDecoder().decode(await request.arrayBuffer());
+    text = decoder.decode(await request.arrayBuffer());
   } catch (cause) {
     if (cause instanceof CallerError) throw cause;
     throw new CallerError('invalid_request', 'The request body could not be read');
@@ -66,7 +68,9 @@ function assertKeysOnceAndPlain(text: string): void {
         let next = end;
         while (text[next] === ' ' || text[next] === '\t' || text[next] === '\n' || text[next] === '\r') next++;
         if (text[next] === ':') {
-          const key = JSON.parse(text.slice(i, end)) as string;
+          // Without a backslash the literal is its own value (JSON.parse has accepted the whole text).
+          const literal = text.slice(i + 1, end - 1);
+          const key = literal.includes('\\') ? (JSON.parse(text.slice(i, end)) as string) : literal;
           if (PROTOTYPE_KEYS.has(key)) throw new CallerError('invalid_request', 'The request body has a reserved key');
           if (keys.has(key)) throw new CallerError('invalid_request', `Key ${printable(key)} appears more than once in one object`);
           keys.add(key);

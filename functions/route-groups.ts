@@ -66,11 +66,14 @@ export const limitBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** The correlation id of the request, set once even where groups are nested. */
+/**
+ * The request's context, set once even where groups are nested. The request log (runtime.observe, run
+ * first) may have given the request its correlation id already.
+ */
 function requestContext(runtime: Runtime): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (c.get('correlationId') === undefined) {
-      c.set('correlationId', crypto.randomUUID());
+    if (c.get('rateLimits') === undefined) {
+      if (c.get('correlationId') === undefined) c.set('correlationId', crypto.randomUUID());
       c.set('waitUntil', runtime.waitUntil(c));
       c.set('rateLimits', runtime.rateLimits?.(c) ?? {});
     }

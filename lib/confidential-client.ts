@@ -25,6 +25,8 @@ import type { AuthCodeFlow } from './oauth/authorization-code.ts';
 import { endSessionUrl } from './oauth/logout.ts';
 import { ThrottlingCache } from './oauth/provider-http.ts';
 import { ProviderMetadataCache } from './oauth/provider-metadata.ts';
+import type { ProviderObserver } from './observation.ts';
+import type { FleetFlights } from './flows/fleet.ts';
 import type { AccountStore, CacheStore } from './storage/ports.ts';
 
 export interface ClientOptions {
@@ -44,6 +46,16 @@ export interface ClientOptions {
    * redeemed twice at once.
    */
   accountLocks?: KeyedLock;
+  /**
+   * Told of every provider call — endpoint, grant, status, milliseconds, correlation id, never a secret —
+   * for the app's logs and metrics.
+   */
+  observer?: ProviderObserver;
+  /**
+   * Fleet-wide single flight for app-only and on-behalf-of tokens: a miss asks the key's coordinator
+   * (on Workers a Durable Object per key) instead of the provider. Hits never use it.
+   */
+  fleet?: FleetFlights<AuthenticationResult>;
 }
 
 export class ConfidentialClientApplication {
@@ -76,6 +88,8 @@ export class ConfidentialClientApplication {
       metadata: options.metadata ?? new ProviderMetadataCache(),
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       now: options.now ?? (() => Date.now()),
+      ...(options.observer ? { observer: options.observer } : {}),
+      ...(options.fleet ? { fleet: options.fleet } : {}),
     }, options.accountLocks);
   }
 

@@ -8,6 +8,9 @@
 export { ConfidentialClientApplication, type ClientOptions } from './confidential-client.ts';
 export { ProviderMetadataCache } from './oauth/provider-metadata.ts';
 export { ThrottlingCache } from './oauth/provider-http.ts';
+export { fleetRenewalAt, FLEET_RENEWAL_LEAD_SECONDS, type FleetFlights, type FleetTokenRequest } from './flows/fleet.ts';
+export { EXPIRY_SKEW_SECONDS } from './cache/freshness.ts';
+export type { ProviderCall, ProviderEndpoint, ProviderObserver } from './observation.ts';
 export type { AuthenticationResult, CallOptions } from './flows/context.ts';
 export type { ClientCredentialRequest } from './flows/client-credentials.ts';
 export type { AuthCodeFlowRequest, AuthCodeResult } from './flows/auth-code.ts';
@@ -37,5 +40,5 @@ export { MemoryAccountStore } from './storage/memory-account-store.ts';
 export { requireSetting, optionalSetting, integerSetting, type Settings } from './config.ts';
 export { normalizeScopes } from './scopes.ts';
 export { deriveSealingKey, seal, open } from './cache/seal.ts';
-export { base64url, constantTimeEqual, sha256, fromHex, utf8 } from './encoding.ts';
+export { base64url, constantTimeEqual, sha256, sha256Sync, fromHex, utf8 } from './encoding.ts';
 export { KeyedMutex, type KeyedLock } from './concurrency.ts';

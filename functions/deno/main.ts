@@ -10,6 +10,7 @@ import type { ConfidentialClientApplication } from '../../lib/mod.ts';
 import { createApp } from '../app.ts';
 import type { SignInStores } from '../app-env.ts';
 import { depsFor } from '../deps.ts';
+import { requestLog } from '../request-log.ts';
 import type { DeviceFlows } from '../device-flows.ts';
 import type { PendingSignIn } from '../pending-sign-in.ts';
 import { DenoKvCacheStore } from './deno-kv-cache-store.ts';
@@ -44,6 +45,8 @@ export async function createDenoHandler(kv: Deno.Kv, settings: Record<string, st
     waitUntil: () => undefined,
     rateLimits: () => rateLimits,
     signInStores: () => signIn,
+    // One JSON log line per request, on stdout (Deno Deploy's logs); no metrics sink on Deno.
+    observe: requestLog(),
   });
   return (request, info) => app.fetch(withClientAddress(request, info));
 }

@@ -1,32 +1,31 @@
 /**
  * The Cloudflare Worker: KV token cache (TOKEN_CACHE); Durable Objects for sign-in flows (FLOWS), accounts
- * (ACCOUNTS) and device code flows (DEVICE_FLOWS).
+ * (ACCOUNTS), device code flows (DEVICE_FLOWS) and the fleet's token flights (TOKEN_FLIGHTS).
  */
 import { ClientConfigurationError, KVCacheStore } from '../../lib/mod.ts';
 import { createApp } from '../app.ts';
 import { depsFor } from '../deps.ts';
+import { analyticsEngineMetrics, type DataPointWriter } from '../metrics.ts';
+import { requestLog } from '../request-log.ts';
 import type { PendingSignIn } from '../pending-sign-in.ts';
-import type { AccountObject } from './account-object.ts';
 import { DurableObjectAccountSessions } from './account-sessions.ts';
-import type { DeviceFlowObject } from './device-flow-object.ts';
 import { DurableObjectDeviceFlows } from './device-flows.ts';
 import { DurableObjectFlowStore } from './do-flow-store.ts';
-import type { FlowObject } from './flow-object.ts';
 import { BindingRateLimiter } from './rate-limiter.ts';
+import { tokenFlightsFor } from './token-flights.ts';
 
 export { FlowObject } from './flow-object.ts';
 export { AccountObject } from './account-object.ts';
 export { DeviceFlowObject } from './device-flow-object.ts';
+export { TokenFlightObject } from './token-flight-object.ts';
 
-export interface Env {
-  TOKEN_CACHE: KVNamespace;
-  FLOWS: DurableObjectNamespace<FlowObject>;
-  ACCOUNTS: DurableObjectNamespace<AccountObject>;
-  DEVICE_FLOWS: DurableObjectNamespace<DeviceFlowObject>;
-  /** `[[ratelimits]]` bindings; a deployment without them runs without those limits. */
-  SIGN_IN_RATE_LIMIT?: RateLimit;
-  CACHE_BYPASS_RATE_LIMIT?: RateLimit;
-  PASSWORD_RATE_LIMIT?: RateLimit;
+/**
+ * The Worker's env: the bindings of wrangler.toml as `wrangler types` generates them (`Cloudflare.Env` in
+ * worker-configuration.d.ts; `npm run types` after changing a binding, a test fails while it is stale), and
+ * the settings, [vars] and secrets, read by name (README "Configuration"). A deployment without the
+ * `[[ratelimits]]` bindings runs without those limits.
+ */
+export interface Env extends Cloudflare.Env {
   [setting: string]: unknown;
 }
 
@@ -38,7 +37,8 @@ const app = createApp({
     if (!env.TOKEN_CACHE) throw new ClientConfigurationError('TOKEN_CACHE', 'KV binding is missing');
     let store = stores.get(env.TOKEN_CACHE);
     if (!store) stores.set(env.TOKEN_CACHE, (store = new KVCacheStore(env.TOKEN_CACHE)));
-    return depsFor(env, store, env.TOKEN_CACHE, (input, init) => fetch(input, init));
+    const fleet = tokenFlightsFor(env);
+    return depsFor(env, store, env.TOKEN_CACHE, (input, init) => fetch(input, init), fleet ? { fleet } : {});
   },
   rateLimits: (c) => {
     const env = c.env as Env;
@@ -59,6 +59,13 @@ const app = createApp({
       deviceFlows: new DurableObjectDeviceFlows(env.DEVICE_FLOWS),
     };
   },
+  observe: requestLog({
+    // The optional [[analytics_engine_datasets]] binding METRICS (README "Logs and metrics"); without it, none.
+    metrics: (c) => {
+      const dataset = (c.env as Env).METRICS as DataPointWriter | undefined;
+      return dataset ? analyticsEngineMetrics(dataset) : undefined;
+    },
+  }),
   waitUntil: (c) => {
     try {
       const ctx = c.executionCtx;

@@ -3,7 +3,7 @@
  * bounded in-isolate memory layer in front. A lookup is one direct key read — never a scan — so its
  * cost does not grow with the number of entries.
  */
-import { base64url, sha256 } from '../encoding.ts';
+import { base64url, sha256Sync } from '../encoding.ts';
 import type { CacheStore } from '../storage/ports.ts';
 import { accessTokenKey, matchesQuery, queryOf, type AccessTokenEntity, type AccessTokenQuery } from './entities.ts';
 import { storeTtlSeconds } from './freshness.ts';
@@ -24,7 +24,9 @@ interface MemoryEntry {
  * fit that bound), and listing the namespace reveals no tenant, user or scope.
  */
 export async function storageKeyFor(msalKey: string): Promise<string> {
-  return `at1:${base64url(await sha256(msalKey))}`;
+  // Synchronous SHA-256: a lookup that misses the memory layer hashes its key every time, and WebCrypto's
+  // digest of these ~100 bytes costs an async op (Deno) or a thread-pool hop (Node) worth more than the hash.
+  return `at1:${base64url(sha256Sync(msalKey))}`;
 }
 
 export class TokenCache {
@@ -68,6 +70,15 @@ export class TokenCache {
     await this.store.put(storageKey, await seal(this.sealingKey, storageKey, JSON.stringify(entity)), {
       ttlSeconds: storeTtlSeconds(entity, nowMs),
     });
+  }
+
+  /**
+   * Into this isolate's memory layer only: a token another writer (the fleet's coordinator) has already
+   * put in the store, which this isolate may not read there yet.
+   */
+  async rememberAccessToken(entity: AccessTokenEntity): Promise<void> {
+    const msalKey = accessTokenKey(queryOf(entity));
+    this.remember(msalKey, { entity, storageKey: await storageKeyFor(msalKey) });
   }
 
   async removeAccessToken(query: AccessTokenQuery): Promise<void> {

@@ -9,6 +9,7 @@ import { clientCredentialsRequest, processClientCredentialsResponse } from '../o
 import { normalizeScopes, scopesToTarget } from '../scopes.ts';
 import { cacheFirst } from './cache-first.ts';
 import type { AuthenticationResult, CallOptions, ClientContext } from './context.ts';
+import { fleetAcquire } from './fleet-acquire.ts';
 import { redeem } from './redeem.ts';
 
 export interface ClientCredentialRequest {
@@ -45,7 +46,7 @@ export function acquireTokenForClient(base: ClientContext, request: ClientCreden
   const correlationId = request.correlationId ?? crypto.randomUUID();
   const { claims } = request;
   const scopes = query.target.split(' ');
-  const acquire = async () => {
+  const local = async () => {
     const { result } = await redeem(
       ctx,
       {
@@ -60,7 +61,9 @@ export function acquireTokenForClient(base: ClientContext, request: ClientCreden
     return result;
   };
   const bypassCache = request.forceRefresh === true || claims !== undefined;
-  return cacheFirst(ctx, { query, bypassCache, claims, correlationId }, acquire, options);
+  // A miss goes to the fleet's coordinator for this key; a forced refresh or a claims challenge stays here.
+  const fleet = bypassCache ? undefined : fleetAcquire(ctx, query, { grant: 'client_credentials', scopes, ...(request.tenant !== undefined ? { tenant: request.tenant } : {}) }, correlationId, local);
+  return cacheFirst(ctx, { query, bypassCache, claims, correlationId, fleet: fleet !== undefined }, fleet ?? local, options);
 }
 
 /** App-only tokens have no account and need a tenant: a multi-tenant authority cannot mint them. */

@@ -7,13 +7,14 @@
  * is never served for another's assertion; then the jwt-bearer exchange. No refresh token: when the
  * downstream token nears expiry, the assertion is exchanged again.
  */
-import { base64url, sha256, utf8 } from '../encoding.ts';
+import { base64url, sha256Sync } from '../encoding.ts';
 import { CallerError, ClientConfigurationError } from '../errors.ts';
 import type { AccessTokenQuery } from '../cache/entities.ts';
 import { validateAccessToken } from '../oauth/access-token.ts';
 import { onBehalfOfRequest, processOnBehalfOfResponse } from '../oauth/on-behalf-of.ts';
 import { normalizeScopes, scopesToTarget } from '../scopes.ts';
 import { cacheFirst } from './cache-first.ts';
+import { fleetAcquire } from './fleet-acquire.ts';
 import { authorizationServer, idTokenContext, type AuthenticationResult, type CallOptions, type ClientContext } from './context.ts';
 import { redeem } from './redeem.ts';
 
@@ -43,7 +44,8 @@ export async function validateCallerAssertion(ctx: ClientContext, assertion: str
   const { api } = ctx.config;
   if (!api.scope) throw new ClientConfigurationError('API_SCOPE', 'is missing: the scope callers of this API need (e.g. access_as_user)');
   if (assertion.length > 16 * 1024) throw new CallerError('invalid_token', 'The access token is too large');
-  const hash = base64url(await sha256(utf8(assertion)));
+  // Synchronous: this hash is on every call, and WebCrypto's digest of the ~1 KB token costs Deno far more.
+  const hash = base64url(sha256Sync(assertion));
   const remembered = ctx.assertions.get(hash, ctx.deps.now());
   if (remembered) return { hash, claims: remembered };
   const { clientId: _notTheAudience, ...checks } = idTokenContext(ctx, await authorizationServer(ctx));
@@ -90,7 +92,9 @@ export async function acquireTokenOnBehalfOf(ctx: ClientContext, request: OnBeha
     return result;
   };
   const bypassCache = request.forceRefresh === true || claims !== undefined;
-  return cacheFirst(ctx, { query, bypassCache, claims, correlationId }, acquire, options);
+  // A miss goes to the fleet's coordinator for this key (the assertion with it); a claims challenge stays here.
+  const fleet = bypassCache ? undefined : fleetAcquire(ctx, query, { grant: 'on_behalf_of', scopes, userAssertion: request.userAssertion }, correlationId, acquire);
+  return cacheFirst(ctx, { query, bypassCache, claims, correlationId, fleet: fleet !== undefined }, fleet ?? acquire, options);
 }
 
 /** The cache entry of an on-behalf-of token: the caller's tenant and assertion hash, the downstream scopes. */

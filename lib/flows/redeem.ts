@@ -58,8 +58,8 @@ export async function redeem<T extends TokenResponse>(ctx: ClientContext, step: 
   const { authority, clientId, timeoutMs, retryDelayMs } = ctx.config;
   const { throttling, now, cache } = ctx.deps;
   const rules = GRANT_RULES[step.grant];
-  const as: oauth.AuthorizationServer = await authorizationServer(ctx);
-  const endpoint = tokenEndpoint(ctx, as);
+  const as: oauth.AuthorizationServer = await authorizationServer(ctx, correlationId);
+  const endpoint = tokenEndpoint(ctx, as, step.grant);
   const requestedAt = now();
   let response: Response;
   let tokens: T;

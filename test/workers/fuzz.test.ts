@@ -302,8 +302,9 @@ test(
     expect(refreshTokensBefore.length).toBeGreaterThan(0);
 
     // The spies see the Worker's logs: a fault injected under /auth/login (a FLOWS binding that throws)
-    // must end in unexpectedErrorResponse, whose console.error line the spy records; and a line logged
-    // inside a Durable Object (the AccountObject's isolate) reaches the same spy.
+    // must end in unexpectedErrorResponse, whose error (by class name) the spy records at error level on
+    // the request's line (functions/request-log.ts); and a line logged inside a Durable Object (the
+    // AccountObject's isolate) reaches the same spy.
     const throwing = () => {
       throw new TypeError('fuzz: injected fault');
     };
@@ -312,11 +313,11 @@ test(
     passThrough = false;
     const faultResponse = await call(faulty, '/auth/login?returnTo=/', { method: 'GET', key: null, headers: { 'cf-connecting-ip': freshIp() } });
     expect(faultResponse.status).toBe(500);
-    expect(logLines.slice(before).some((l) => l.method === 'error' && l.text.includes('unexpected error TypeError'))).toBe(true);
+    expect(logLines.slice(before).some((l) => l.method === 'error' && l.text.includes('"exception":"TypeError"'))).toBe(true);
     await runInDurableObject(env.ACCOUNTS.get(env.ACCOUNTS.idFromName(aliceHid)), () => console.warn('fuzz: probe from inside the AccountObject'));
     expect(logLines.slice(before).some((l) => l.method === 'warn' && l.text.includes('probe from inside the AccountObject'))).toBe(true);
     passThrough = true;
-    console.log('fuzz: log capture checked: the spies saw unexpectedErrorResponse\'s console.error for an injected fault (500) and a console.warn from inside the AccountObject');
+    console.log('fuzz: log capture checked: the spies saw the error-level line of an injected fault (500) and a console.warn from inside the AccountObject');
     const logStart = logLines.length;
 
     const statuses = new Map<number, number>();
