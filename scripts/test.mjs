@@ -72,7 +72,7 @@ if (!summary || (deno.code !== 0 && Number(summary[3]) === 0)) {
 // deploy path (test/deploy: generated env types current, `wrangler deploy --dry-run` bundle and its size).
 // Globs rather than directories: Node 22 runs a directory argument as a script, and test/ folders hold
 // helpers (worker.mjs, *.tmp.mjs) that are not tests.
-const nodeSuites = ['test/e2e', 'test/interop', 'test/deploy']
+const nodeSuites = ['test/e2e', 'test/interop', 'test/deploy', 'test/example']
   .filter((dir) => existsSync(join(root, dir)) && readdirSync(join(root, dir)).some((f) => f.endsWith('.test.mjs')))
   .map((dir) => `${dir}/*.test.mjs`);
 if (nodeSuites.length > 0 && !denoOnly) {

@@ -5,6 +5,7 @@
  */
 import { KVCacheStore, type ConfidentialClientApplication } from '../../lib/mod.ts';
 import { createDeps } from '../deps.ts';
+import { objectEnvironment } from './object-environment.ts';
 
 /** The Worker's own bindings and settings: an object acts as the same client as the Worker. */
 export interface ObjectBindings {
@@ -17,7 +18,8 @@ export class ObjectClient {
   private client: Promise<ConfidentialClientApplication> | undefined;
 
   constructor(env: ObjectBindings) {
-    this.env = env;
+    // Under the names and settings the Worker's runtime was configured with (workersRuntime).
+    this.env = objectEnvironment(env) as ObjectBindings;
   }
 
   get(): Promise<ConfidentialClientApplication> {
