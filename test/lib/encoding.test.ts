@@ -1,5 +1,5 @@
 import { assert, assertEquals, test } from './spec.ts';
-import { base64url, constantTimeEqual, fromBase64url, fromHex, fromUtf8, sha256, utf8 } from '../../lib/encoding.ts';
+import { base64url, constantTimeEqual, fromBase64url, fromHex, fromUtf8, sha256, sha256Sync, utf8 } from '../../lib/encoding.ts';
 
 test('base64url round-trips every byte value without padding or + and /', () => {
   const bytes = new Uint8Array(256).map((_, i) => i);
@@ -61,4 +61,10 @@ test('constantTimeEqual is false when one byte differs', () => {
 test('constantTimeEqual is false for different lengths', () => {
   assertEquals(constantTimeEqual(new Uint8Array([1, 2, 3]), new Uint8Array([1, 2])), false);
   assertEquals(constantTimeEqual(new Uint8Array([]), new Uint8Array([0])), false);
+});
+
+test('sha256Sync is sha256, for the empty string, a one-block and a two-block input, and non-ASCII text', async () => {
+  for (const input of ['', 'abc', 'x'.repeat(55), 'x'.repeat(56), 'x'.repeat(64), 'x'.repeat(1000), 'Grüße, 世界 😀']) {
+    assertEquals([...sha256Sync(input)], [...(await sha256(input))], `length ${input.length}`);
+  }
 });
