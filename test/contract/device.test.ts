@@ -6,19 +6,8 @@
  */
 import { app, idp, provider, randomKey, type App, type Overrides } from './target.ts';
 import { alice, bob, randomClientIp, type User } from './browser.ts';
-import { verifyAsUser } from './device-user.ts';
+import { DEVICE_SCOPE, verifyAsUser, type DeviceStarted } from '../support/device-user.ts';
 import { assert, assertEquals, assertError, assertMatch, atStartOfRateLimitWindow, json, jwtPayload, send, sleep, test } from './suite.ts';
-
-const DEVICE_SCOPE = 'api://downstream/read';
-
-interface Started {
-  flow_id: string;
-  user_code: string;
-  verification_uri: string;
-  message: string;
-  expires_in: number;
-  interval: number;
-}
 
 interface SignedIn {
   access_token: string;
@@ -40,17 +29,17 @@ function device(deployment: App, ip = randomClientIp()) {
   };
 }
 
-async function started(deployment: App): Promise<Started> {
+async function started(deployment: App): Promise<DeviceStarted> {
   const response = await device(deployment).start();
   assertEquals(response.status, 200, 'POST /device/start');
-  return json<Started>(response);
+  return json<DeviceStarted>(response);
 }
 
 /**
  * Polls as a well-behaved device (waiting the Retry-After of each answer) while the flow is pending.
  * @returns the first answer that is not 202 / slow_down.
  */
-async function pollUntilOver(deployment: App, flow: Started, deadlineMs = 20_000): Promise<Response> {
+async function pollUntilOver(deployment: App, flow: DeviceStarted, deadlineMs = 20_000): Promise<Response> {
   const poller = device(deployment);
   const until = Date.now() + deadlineMs;
   let wait = flow.interval;
@@ -81,7 +70,7 @@ test('POST /device/start answers what the device shows the user and an opaque fl
   const response = await device(await deviceApp()).start();
   assertEquals(response.status, 200);
   assertEquals(response.headers.get('cache-control'), 'no-store');
-  const body = await json<Started & Record<string, unknown>>(response);
+  const body = await json<DeviceStarted & Record<string, unknown>>(response);
   assertEquals(Object.keys(body).sort(), ['expires_in', 'flow_id', 'interval', 'message', 'user_code', 'verification_uri']);
   assertEquals(body.verification_uri, `${idp.authority}/devicelogin`);
   assert(body.message.includes(body.user_code), 'the message names the code');

@@ -6,6 +6,7 @@ import { APP_ORIGIN, app, callers, type App } from './target.ts';
 import { Browser, randomClientIp } from './browser.ts';
 import { callersSetting, testCaller } from './callers.ts';
 import { assert, assertEquals, assertError, assertStringIncludes, send, test } from './suite.ts';
+import { streamedBody } from '../support/client-request.ts';
 
 /** A deployment with every optional route on (device flow, password grant, import, the middle tier), and a signed-in browser. */
 async function everything(): Promise<{ deployment: App; signedIn: Browser; headless: ReturnType<typeof testCaller> }> {
@@ -140,14 +141,7 @@ test('a body over 16 KiB is 413 request_too_large on every route that reads one 
 });
 
 test('a streamed body over 16 KiB without Content-Length is 413 too', async () => {
-  const chunk = new TextEncoder().encode('x'.repeat(4096));
-  let sent = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent++ < 8) controller.enqueue(chunk);
-      else controller.close();
-    },
-  });
+  const stream = streamedBody(4096, 8);
   await assertError(await send(await app(), '/token/client', { bearer: callers.orders.key, body: stream, contentType: 'application/json' }), 413, 'request_too_large');
 });
 

@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, test as specTest } from '../lib/spec.ts';
 import { APP_ORIGIN, provider, type App } from './target.ts';
+import { clientRequest, type ClientRequestOptions } from '../support/client-request.ts';
 
 export { assert, assertEquals, assertMatch, assertNotEquals, assertStringIncludes, fail } from '../lib/spec.ts';
 
@@ -16,31 +17,11 @@ export function test(name: string, fn: () => Promise<void>): void {
   });
 }
 
-export interface RequestOptions {
-  /** Default POST. */
-  method?: string;
-  /** Sent as `Authorization: Bearer <bearer>` (a caller key, a session key, a user's access token). */
-  bearer?: string;
-  json?: unknown;
-  body?: BodyInit | null;
-  contentType?: string;
-  headers?: Record<string, string>;
-}
+export type RequestOptions = ClientRequestOptions;
 
 /** One request to the deployment at `path` (with its query), as a client sends it. */
 export function send(app: App, path: string, options: RequestOptions = {}): Promise<Response> {
-  const headers = new Headers(options.headers);
-  if (options.bearer !== undefined) headers.set('authorization', `Bearer ${options.bearer}`);
-  let body = options.body ?? null;
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json);
-    headers.set('content-type', 'application/json');
-  }
-  if (options.contentType) headers.set('content-type', options.contentType);
-  const method = options.method ?? 'POST';
-  const init: RequestInit & { duplex?: 'half' } = { method, headers, body: method === 'GET' || method === 'HEAD' ? null : body };
-  if (body instanceof ReadableStream) init.duplex = 'half';
-  return app.fetch(new Request(`${APP_ORIGIN}${path}`, init));
+  return app.fetch(clientRequest(`${APP_ORIGIN}${path}`, options));
 }
 
 export async function json<T = Record<string, unknown>>(response: Response): Promise<T> {

@@ -10,17 +10,9 @@ import { DenoKvCacheStore } from '../../functions/deno/deno-kv-cache-store.ts';
 import { DenoKvDeviceFlows, type StoredDeviceFlowState } from '../../functions/deno/kv-device-flows.ts';
 import type { DeviceFlowPoll } from '../../functions/device-flows.ts';
 import { assert, assertEquals, assertMatch, assertRejects } from '../lib/spec.ts';
-import { verifyAsUser } from './device-verification.ts';
+import { DEVICE_SCOPE, verifyAsUser } from '../support/device-user.ts';
+import { control, idp } from './idp.ts';
 
-interface IdpInfo {
-  origin: string;
-  authority: string;
-  webApp: { clientId: string; clientSecret: string };
-}
-
-const info = Deno.env.get('IDP_INFO');
-const idp: IdpInfo | undefined = info ? JSON.parse(info) : undefined;
-const DEVICE_SCOPE = 'api://downstream/read';
 const INTERVAL = 1;
 
 interface Process {
@@ -29,13 +21,8 @@ interface Process {
   client: ConfidentialClientApplication;
 }
 
-async function control(path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${idp!.origin}/_control/${path}`, body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  return response.json();
-}
-
 async function providerPolls(): Promise<number> {
-  return ((await control('counts')) as Record<string, number>)['token:device_code'] ?? 0;
+  return (await control('counts'))['token:device_code'] ?? 0;
 }
 
 function sleep(ms: number): Promise<void> {

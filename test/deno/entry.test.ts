@@ -5,15 +5,10 @@
  */
 import { createDenoHandler } from '../../functions/deno/main.ts';
 import { assert, assertEquals } from '../lib/spec.ts';
+import { CookieJar } from '../support/cookie-jar.ts';
+import { authenticateAtProvider } from '../support/provider-forms.ts';
+import { control, idp } from './idp.ts';
 
-interface IdpInfo {
-  origin: string;
-  authority: string;
-  webApp: { clientId: string; clientSecret: string };
-}
-
-const info = Deno.env.get('IDP_INFO');
-const idp: IdpInfo | undefined = info ? JSON.parse(info) : undefined;
 const callerKey = 'deno-caller-key-0123456789abcdef';
 
 async function hex(text: string): Promise<string> {
@@ -93,30 +88,7 @@ Deno.test({
   },
 });
 
-async function control(path: string, body?: unknown): Promise<Record<string, number>> {
-  const response = await fetch(`${idp!.origin}/_control/${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return await response.json();
-}
-
-class CookieJar {
-  readonly cookies = new Map<string, string>();
-
-  store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = line.split(';');
-      const index = pair.indexOf('=');
-      const [name, value] = [pair.slice(0, index).trim(), pair.slice(index + 1).trim()];
-      if (value === '' || attributes.some((a) => /^\s*max-age=\s*0\s*$/i.test(a))) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  header(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-}
-
-/** A browser without a browser (as test/workers/browser-driver.ts): cookie jars, manual redirects, the provider's forms filled in. */
+/** A browser without a browser (as test/workers/browser-driver.ts): cookie jars, manual redirects, the provider's forms filled in (test/support). */
 class Browser {
   readonly app = new CookieJar();
   readonly provider = new CookieJar();
@@ -143,42 +115,11 @@ class Browser {
   async signIn(): Promise<Response> {
     const login = await this.request('/auth/login?returnTo=/after');
     assertEquals(login.status, 302);
-    let url = login.headers.get('location')!;
-    let init: RequestInit = {};
-    for (let hop = 0; hop < 20; hop++) {
-      if (url.startsWith(ORIGIN)) {
-        const callback = new URL(url);
-        return this.request(callback.pathname + callback.search);
-      }
-      const headers = new Headers(init.headers);
-      headers.set('cookie', this.provider.header());
-      const response = await fetch(url, { ...init, headers, redirect: 'manual' });
-      this.provider.store(response);
-      if (response.status >= 300 && response.status < 400) {
-        await response.body?.cancel();
-        url = new URL(response.headers.get('location')!, url).href;
-        init = {};
-        continue;
-      }
-      const html = await response.text();
-      assertEquals(response.status, 200, `the provider at ${url}`);
-      const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
-      assert(form, `a form at ${url}`);
-      const fields: Record<string, string> = {};
-      for (const input of form[2]!.matchAll(/<input([^>]*)>/gi)) {
-        const name = /name="([^"]*)"/i.exec(input[1]!)?.[1];
-        if (name) fields[name] = decodeHtml(/value="([^"]*)"/i.exec(input[1]!)?.[1] ?? '');
-      }
-      if (fields.prompt === 'login') Object.assign(fields, { login: 'alice@contoso.test', password: 'alice-password' });
-      url = new URL(decodeHtml(form[1]!), url).href;
-      init = { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
-    }
-    throw new Error('too many redirects');
+    const answer = await authenticateAtProvider(login.headers.get('location')!, { appOrigin: ORIGIN, jar: this.provider });
+    assert('url' in answer, 'the provider sends the browser back to the callback (query mode)');
+    const callback = new URL(answer.url);
+    return this.request(callback.pathname + callback.search);
   }
-}
-
-function decodeHtml(text: string): string {
-  return text.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;|&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x2F;/gi, '/');
 }
 
 /** Rate-limit tests count in fixed one-minute windows: start one well inside a window, not at its edge. */

@@ -1,11 +1,20 @@
 /**
  * A browser without a browser, for sign-in tests inside workerd: cookie jars for the Worker and the
  * identity provider, manual redirects, and the provider's login and consent forms filled in. The real
- * browser test (Chromium) is test/e2e; this one lets each security rule be its own fast test.
+ * browser test (Chromium) is test/e2e; this one lets each security rule be its own fast test. The cookie
+ * jar, the provider's users and the walk through its forms are test/support's, shared with the contract
+ * suite (test/contract/browser.ts) and the Deno suites.
  */
 import { evictAllDurableObjects } from 'cloudflare:test';
 import { call, env, idp, provider, settings } from './harness.ts';
 import type { Env } from '../../functions/workers/index.ts';
+import { CookieJar } from '../support/cookie-jar.ts';
+import { randomClientIp } from '../support/client-ip.ts';
+import { alice, authenticateAtProvider, deliverToCallback, type ProviderAnswer, type User } from '../support/provider-forms.ts';
+
+// The runtime-neutral pieces (test/support), for the suites that import them from here.
+export { CookieJar, randomClientIp };
+export { alice, bob, type ProviderAnswer, type User } from '../support/provider-forms.ts';
 
 export const WORKER_ORIGIN = 'https://worker.test';
 
@@ -34,47 +43,6 @@ export async function signInSettings(overrides: Record<string, string | undefine
 export async function freshSignInState(): Promise<void> {
   await provider.reset();
   await evictAllDurableObjects();
-}
-
-export class CookieJar {
-  readonly cookies = new Map<string, string>();
-
-  store(response: Response): void {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(';');
-      const index = pair!.indexOf('=');
-      const name = pair!.slice(0, index).trim();
-      const value = pair!.slice(index + 1).trim();
-      const expired = attributes.some((a) => /^\s*max-age=\s*0\s*$/i.test(a));
-      if (expired || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-
-  header(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  /** A jar holding the same cookies, e.g. to start another browser inside one provider session. */
-  copy(): CookieJar {
-    const jar = new CookieJar();
-    for (const [name, value] of this.cookies) jar.cookies.set(name, value);
-    return jar;
-  }
-}
-
-export interface User {
-  username: string;
-  password: string;
-}
-
-export const alice: User = { username: 'alice@contoso.test', password: 'alice-password' };
-export const bob: User = { username: 'bob@contoso.test', password: 'bob-password' };
-
-/** A client address of its own (IPv6 documentation range), so that browsers never share a rate-limit bucket. */
-export function randomClientIp(): string {
-  const groups = [...crypto.getRandomValues(new Uint16Array(4))].map((n) => n.toString(16));
-  return `2001:db8:${groups.join(':')}::1`;
 }
 
 export interface BrowserOptions {
@@ -131,59 +99,17 @@ export class Browser {
    * Goes through the provider's login and consent pages. Returns where the provider finally sends the
    * browser: the callback URL (query mode) or, for form_post, the form's fields.
    */
-  async authenticate(authorizeUrl: string, user: User = alice): Promise<{ url: string } | { form: URLSearchParams }> {
-    let url = authorizeUrl;
-    let init: RequestInit = { method: 'GET' };
-    for (let hop = 0; hop < 20; hop++) {
-      if (url.startsWith(WORKER_ORIGIN)) return { url };
-      const headers = new Headers(init.headers);
-      headers.set('cookie', this.provider.header());
-      const response = await fetch(url, { ...init, headers, redirect: 'manual' });
-      this.provider.store(response);
-      if (response.status >= 300 && response.status < 400) {
-        url = new URL(response.headers.get('location')!, url).href;
-        init = { method: 'GET' };
-        continue;
-      }
-      const html = await response.text();
-      if (response.status !== 200) throw new Error(`provider answered ${response.status} at ${url}: ${html.slice(0, 300)}`);
-      const form = parseForm(html, url);
-      if (!form) throw new Error(`no form at ${url}`);
-      if (form.action.startsWith(WORKER_ORIGIN)) return { form: new URLSearchParams(form.fields) };
-      if (form.fields.prompt === 'login') Object.assign(form.fields, { login: user.username, password: user.password });
-      url = form.action;
-      init = { method: 'POST', body: new URLSearchParams(form.fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
-    }
-    throw new Error('too many redirects');
+  async authenticate(authorizeUrl: string, user: User = alice): Promise<ProviderAnswer> {
+    return authenticateAtProvider(authorizeUrl, { appOrigin: WORKER_ORIGIN, jar: this.provider, user });
   }
 
   /** Delivers the provider's answer to the Worker's callback, as the browser would. */
-  async complete(answer: { url: string } | { form: URLSearchParams }): Promise<Response> {
-    if ('url' in answer) {
-      const url = new URL(answer.url);
-      return this.get(url.pathname + url.search);
-    }
-    return this.post('/auth/callback', { body: answer.form.toString(), contentType: 'application/x-www-form-urlencoded', headers: { origin: idp.origin } });
+  async complete(answer: ProviderAnswer): Promise<Response> {
+    return deliverToCallback(this, answer, idp.origin);
   }
 
   /** The whole sign-in; returns the callback's response. */
   async signIn(user: User = alice, query = 'returnTo=/'): Promise<Response> {
     return this.complete(await this.authenticate(await this.startSignIn(query), user));
   }
-}
-
-function parseForm(html: string, pageUrl: string): { action: string; fields: Record<string, string> } | null {
-  const form = /<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
-  if (!form) return null;
-  const fields: Record<string, string> = {};
-  for (const input of form[2]!.matchAll(/<input([^>]*)>/gi)) {
-    const name = /name="([^"]*)"/i.exec(input[1]!)?.[1];
-    const value = /value="([^"]*)"/i.exec(input[1]!)?.[1];
-    if (name) fields[name] = decode(value ?? '');
-  }
-  return { action: new URL(decode(form[1]!), pageUrl).href, fields };
-}
-
-function decode(text: string): string {
-  return text.replace(/&amp;/g, '&').replace(/&quot;/g, '"').replace(/&#39;|&#x27;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x2F;/gi, '/');
 }

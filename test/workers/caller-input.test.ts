@@ -1,6 +1,7 @@
 /** Callers' mistakes get a clear 4xx in MSAL's error shape and never reach the provider. */
 import { beforeEach, describe, expect, test } from 'vitest';
 import { call, callers, clientToken, provider, settings } from './harness.ts';
+import { streamedBody } from '../support/client-request.ts';
 
 beforeEach(() => provider.reset());
 
@@ -105,14 +106,7 @@ describe('request shape', () => {
   });
 
   test('a streamed body over 16 KiB without Content-Length is 413', async () => {
-    const chunk = new TextEncoder().encode('x'.repeat(4096));
-    let sent = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent++ < 8) controller.enqueue(chunk);
-        else controller.close();
-      },
-    });
+    const stream = streamedBody(4096, 8);
     await expectError(await call(await settings(), '/token/client', { body: stream, contentType: 'application/json' }), 413, 'request_too_large');
   });
 

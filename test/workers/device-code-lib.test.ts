@@ -14,7 +14,7 @@ import { initiateDeviceFlow, pollDeviceFlow } from '../../lib/flows/device-code.
 import { ThrottlingCache } from '../../lib/oauth/provider-http.ts';
 import { ProviderMetadataCache } from '../../lib/oauth/provider-metadata.ts';
 import { MemoryCacheStore, SEALING_SECRET } from '../lib/fakes.ts';
-import { verifyAsUser } from './device-verification.ts';
+import { verifyAsUser } from '../support/device-user.ts';
 import { idp, provider } from './harness.ts';
 
 const SCOPES = ['api://downstream/read'];

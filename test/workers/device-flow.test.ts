@@ -13,19 +13,8 @@ import { base64url, open, sha256, utf8, type AccountRecord } from '../../lib/mod
 import { parseWebSettings } from '../../functions/web-settings.ts';
 import type { Env } from '../../functions/workers/index.ts';
 import { bob, randomClientIp, signInSettings } from './browser-driver.ts';
-import { verifyAsUser } from './device-verification.ts';
+import { DEVICE_SCOPE, verifyAsUser, type DeviceStarted } from '../support/device-user.ts';
 import { atStartOfRateLimitWindow, call, idp, jwtPayload, provider, sleep } from './harness.ts';
-
-const DEVICE_SCOPE = 'api://downstream/read';
-
-interface Started {
-  flow_id: string;
-  user_code: string;
-  verification_uri: string;
-  message: string;
-  expires_in: number;
-  interval: number;
-}
 
 async function deviceSettings(overrides: Record<string, string | undefined> = {}): Promise<Env> {
   return signInSettings({ DEVICE_SCOPES: `${DEVICE_SCOPE} api://downstream/write`, ...overrides });
@@ -35,10 +24,10 @@ function start(worker: Env, json: unknown = { scopes: [DEVICE_SCOPE] }, ip = ran
   return call(worker, '/device/start', { key: null, json, headers: { 'cf-connecting-ip': ip } });
 }
 
-async function started(worker: Env): Promise<Started> {
+async function started(worker: Env): Promise<DeviceStarted> {
   const response = await start(worker);
   expect(response.status).toBe(200);
-  return (await response.json()) as Started;
+  return (await response.json()) as DeviceStarted;
 }
 
 function poll(worker: Env, flowId: unknown): Promise<Response> {
@@ -60,7 +49,7 @@ async function providerPolls(): Promise<number> {
   return (await provider.counts())['token:device_code'] ?? 0;
 }
 
-async function deviceSignedIn(worker: Env): Promise<{ flow: Started; body: Record<string, unknown> }> {
+async function deviceSignedIn(worker: Env): Promise<{ flow: DeviceStarted; body: Record<string, unknown> }> {
   const flow = await started(worker);
   await verifyAsUser(flow.verification_uri, flow.user_code);
   await providerPollNow(worker, flow.flow_id);
@@ -91,7 +80,7 @@ describe('POST /device/start', () => {
     const response = await start(await deviceSettings());
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
-    const body = (await response.json()) as Started & Record<string, unknown>;
+    const body = (await response.json()) as DeviceStarted & Record<string, unknown>;
     expect(body.verification_uri).toBe(`${idp.authority}/devicelogin`);
     expect(body.message).toContain(body.user_code);
     expect(body.interval).toBe(600);

@@ -10,6 +10,7 @@ import { accessTokenKey } from '../../lib/cache/entities.ts';
 import { storageKeyFor } from '../../lib/cache/token-cache.ts';
 import { base64url } from '../../lib/encoding.ts';
 import { sha256, utf8 } from '../../lib/mod.ts';
+import { clientRequest, type ClientRequestOptions } from '../support/client-request.ts';
 
 export const idp = inject('idp');
 
@@ -63,28 +64,16 @@ export function certificateSettings(algorithm: 'PS256' | 'RS256' = 'PS256'): Rec
   };
 }
 
-export interface CallOptions {
+/** A request's options (test/support/client-request.ts), with the caller's key in place of a bearer. */
+export interface CallOptions extends Omit<ClientRequestOptions, 'bearer'> {
+  /** Sent as the bearer; `orders`' caller key by default, none with null. */
   key?: string | null;
-  body?: BodyInit | null;
-  json?: unknown;
-  contentType?: string;
-  method?: string;
-  headers?: Record<string, string>;
 }
 
 /** Sends one request to the Worker and waits for its background work (waitUntil) to finish. */
 export async function call(envForTest: Env, path: string, options: CallOptions = {}): Promise<Response> {
-  const headers = new Headers(options.headers);
-  const key = options.key === undefined ? callers.orders.key : options.key;
-  if (key !== null) headers.set('authorization', `Bearer ${key}`);
-  let body = options.body ?? null;
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json);
-    headers.set('content-type', 'application/json');
-  }
-  if (options.contentType) headers.set('content-type', options.contentType);
-  const method = options.method ?? 'POST';
-  const request = new Request(`https://worker.test${path}`, { method, headers, body: method === 'GET' || method === 'HEAD' ? null : body });
+  const { key = callers.orders.key, ...rest } = options;
+  const request = clientRequest(`https://worker.test${path}`, { ...rest, ...(key !== null ? { bearer: key } : {}) });
   const ctx = createExecutionContext();
   const response = await worker.fetch(request, envForTest, ctx);
   await waitOnExecutionContext(ctx);
