@@ -136,7 +136,7 @@ const tally = (answers) => {
 
 /**
  * The user at the provider's device page without a browser: enters the code, confirms, logs in and
- * consents (as test/workers/device-verification.ts). @returns the last page.
+ * consents (as test/support/device-user.ts). @returns the last page.
  */
 async function verifyDeviceAsUser(verificationUri, userCode, user = alice) {
   const jar = new CookieJar();
