@@ -4,6 +4,7 @@
  * the refresh token), and try passwords (each is a guess at a user's password). A limiter is a port with one adapter per runtime (Workers: the rate limiting
  * binding); where a deployment has none, that limit is not enforced.
  */
+import type { Context } from 'hono';
 import { CallerError } from '../lib/mod.ts';
 
 /** The window the limits are counted over (Cloudflare's rate limiting binding: 10 or 60 s). */
@@ -50,4 +51,15 @@ export function clientAddressKey(address: string | undefined): string {
   const missing = 8 - headGroups.length - tailGroups.length;
   const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(Math.max(missing, 0)).fill('0'), ...tailGroups];
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/**
+ * The rate-limit key of the client of this request. On Workers, Cloudflare's `CF-Connecting-IP`; where the
+ * runtime knows the peer itself (Deno: `app.fetch(request, { clientAddress })`), that, and a client's own
+ * header is never believed.
+ */
+export function clientAddressOf(c: Context): string {
+  const env = c.env as { clientAddress?: string | null } | undefined;
+  if (env && typeof env === 'object' && 'clientAddress' in env) return clientAddressKey(env.clientAddress ?? undefined);
+  return clientAddressKey(c.req.header('cf-connecting-ip'));
 }

@@ -13,14 +13,14 @@ import { assertScopesAllowed } from '../allowed-scopes.ts';
 import { newFlowHandle, openFlowHandle } from '../device-flows.ts';
 import { postOnly } from '../errors.ts';
 import { headlessSignInResponse } from '../headless-sign-in.ts';
-import { clientAddressKey, enforceRateLimit } from '../rate-limits.ts';
+import { clientAddressOf, enforceRateLimit } from '../rate-limits.ts';
 import { readBodyParameters } from '../request-body.ts';
 import { assertClaimsChallenge } from '../token-request.ts';
 
 export const deviceRoutes = new Hono<AppEnv>();
 
 deviceRoutes.post('/start', async (c) => {
-  await enforceRateLimit(c.var.rateLimits.signIn, `device:${clientAddressKey(c.req.header('cf-connecting-ip'))}`, 'device sign-ins');
+  await enforceRateLimit(c.var.rateLimits.signIn, `device:${clientAddressOf(c)}`, 'device sign-ins');
   const web = await c.var.deps.web();
   if (web.deviceScopeAllowList.size === 0) throw new CallerError('not_found', 'The device code flow is not offered here (DEVICE_SCOPES is not set)');
   const body = await readBodyParameters(c.req.raw);
@@ -49,7 +49,7 @@ deviceRoutes.post('/poll', async (c) => {
   const handle = await openFlowHandle(web, body.flow_id);
   if (!handle) {
     // Handles are sealed, so guessing is hopeless; still, whoever keeps presenting refused ones is stopped.
-    await enforceRateLimit(c.var.rateLimits.signIn, `device-poll-refused:${clientAddressKey(c.req.header('cf-connecting-ip'))}`, 'refused device flow handles');
+    await enforceRateLimit(c.var.rateLimits.signIn, `device-poll-refused:${clientAddressOf(c)}`, 'refused device flow handles');
     throw new CallerError('invalid_grant', 'flow_id is not a device flow of this service');
   }
   if (handle.expiresAt <= Date.now()) throw new CallerError('expired_token', 'The device code expired before the user completed the sign-in');

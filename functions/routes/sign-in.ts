@@ -11,7 +11,7 @@ import type { AppEnv } from '../app-env.ts';
 import { clearedCookie, cookieName, cookieNamesStartingWith, readSealedCookie, sealedCookie } from '../cookies.ts';
 import { navigation } from '../navigation.ts';
 import { FLOW_TTL_SECONDS } from '../pending-sign-in.ts';
-import { clientAddressKey, enforceRateLimit } from '../rate-limits.ts';
+import { clientAddressOf, enforceRateLimit } from '../rate-limits.ts';
 import { readBodyParameters } from '../request-body.ts';
 import { assertClaimsChallenge } from '../token-request.ts';
 import { isSafeReturnPath, normaliseReturnTo } from '../return-to.ts';
@@ -63,7 +63,7 @@ async function transactionCookiesToExpire(web: WebSettings, cookieHeader: string
 
 async function limitSignIns(c: Context<AppEnv>, route: 'login' | 'callback'): Promise<void> {
   // One bucket per route: a completed sign-in costs one of each, so a person never meets the limit.
-  await enforceRateLimit(c.var.rateLimits.signIn, `${route}:${clientAddressKey(c.req.header('cf-connecting-ip'))}`, 'sign-in requests');
+  await enforceRateLimit(c.var.rateLimits.signIn, `${route}:${clientAddressOf(c)}`, 'sign-in requests');
 }
 
 export const signInRoutes = new Hono<AppEnv>();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench`: cache-hit throughput of our lib / Worker against @azure/msal-node, plus bundle sizes.
-// Starts and stops everything it uses (local https IdP, Miniflare/workerd, child processes), prints a
+// `npm run bench`: cache-hit throughput of our lib / Worker against @azure/msal-node, lib and the entry in
+// Deno against a constant `Deno.serve` route, plus bundle sizes.
+// Starts and stops everything it uses (local https IdP, Miniflare/workerd, deno, child processes), prints a
 // markdown report and writes it to test/bench/results.md. BENCH_QUICK=1: short rounds (harness smoke test).
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { OBO_SCOPE, PLAN, QUICK, RESULT_MARK, SIZES } from './common.mjs';
+import { OBO_SCOPE, PLAN, QUICK, RESULT_MARK, SIZES, median } from './common.mjs';
 import { API_SCOPE, API_SCOPE_NAME, userAssertion } from './user-assertion.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -154,6 +155,8 @@ try {
   const msalNode = await runChild('msal-node.mjs', childEnv, 180_000);
   log('Workers on Miniflare…');
   const workers = await runChild('workers.mjs', childEnv, 300_000);
+  log('Deno: lib and the Deno entry (its own local provider over http)…');
+  const deno = await runChild('deno.mjs', { ...toolEnv, TOKEN_CACHE_KEY: childEnv.TOKEN_CACHE_KEY }, 420_000);
   const idpCounts = idp.controls.counts();
   // One exchange per cell (lib in Node, msal-node, lib in workerd, our Worker); every other OBO call was a hit.
   const oboExchanges = idpCounts['token:jwt-bearer'] ?? 0;
@@ -172,6 +175,20 @@ try {
   const coldRatio = `${Math.min(...ratios).toFixed(1)}–${Math.max(...ratios).toFixed(1)}×`;
   const roundText = `median of ${PLAN.rounds} rounds × ${PLAN.roundMs / 1000} s after a ${PLAN.warmupMs / 1000} s warm-up; (min–max of the rounds)`;
 
+  // Deno: one figure per cycle (constant route, then each route); ratios are taken within a cycle.
+  const denoLib = (flow, pick) => fmtRange(pick(deno.lib[flow]));
+  const overCycles = (cycles, pick) => {
+    const values = cycles.map(pick).filter((v) => v !== null && Number.isFinite(v));
+    return values.length ? { median: median(values), min: Math.min(...values), max: Math.max(...values) } : null;
+  };
+  const pct = (r) => (r ? `**${Math.round(100 * r.median)} %** (${Math.round(100 * r.min)}–${Math.round(100 * r.max)} %)` : '–');
+  const us = (r) => (r ? `${r.median.toFixed(0)} (${r.min.toFixed(0)}–${r.max.toFixed(0)})` : '–');
+  const denoRow = (label, cycles, withRatio = true) => {
+    const rounds = cycles.flatMap((c) => c.rounds);
+    const rate = { median: median(cycles.map((c) => c.median)), min: Math.min(...rounds), max: Math.max(...rounds) };
+    return `| ${label} | ${fmtRange(rate)} | ${median(cycles.map((c) => c.p50Ms)).toFixed(2)} | ${withRatio ? pct(overCycles(cycles, (c) => c.ratio)) : '100 %'} | ${us(overCycles(cycles, (c) => c.serverUsPerRequest))} | ${us(overCycles(cycles, (c) => c.clientUsPerRequest))} |`;
+  };
+
   const md = [
     `# Benchmark: cache hits, edge-token-functions vs @azure/msal-node`,
     '',
@@ -184,7 +201,7 @@ try {
     `| OS | ${os.type()} ${os.release()} ${os.arch()} |`,
     `| Node | ${process.version} |`,
     `| load average (1/5/15 min) before → after | ${loadBefore.map((x) => x.toFixed(2)).join(' / ')} → ${loadAfter.map((x) => x.toFixed(2)).join(' / ')} |`,
-    `| tools | @azure/msal-node ${msalVersion}, wrangler ${wranglerVersion}, miniflare ${miniflareVersion} |`,
+    `| tools | @azure/msal-node ${msalVersion}, wrangler ${wranglerVersion}, miniflare ${miniflareVersion}, deno ${deno.lib?.deno?.deno ?? '?'} (V8 ${deno.lib?.deno?.v8 ?? '?'}) |`,
     '',
     `## Client-credentials cache hits (${roundText})`,
     '',
@@ -215,6 +232,31 @@ try {
     row(`our Worker on Miniflare: \`POST /token/obo\`, ${workers.concurrency} in flight (req/s)`, workers.oursObo, withP50),
     '',
     `Ratios at 10,000 other entries: lib warm / msal-node ${ratioAt(lib.obo, (c) => c.warm.median, msalNode.obo, (c) => c.hit.median)}, lib memory layer off / msal-node ${ratioAt(lib.obo, (c) => c.cold.median, msalNode.obo, (c) => c.hit.median)} (in Node); lib inside workerd warm / msal-node in Node ${ratioAt(workers.libInWorkerdObo, (c) => c.warm.median, msalNode.obo, (c) => c.hit.median)}. The ceiling row above bounds the Worker row too.`,
+    '',
+    `## Deno ${deno.lib?.deno?.deno ?? ''}: cache hits of every flow`,
+    '',
+    `lib in Deno, one call in flight (${roundText}). The first call of each flow gets its token from a local provider over http (deno's TLS refuses the https provider's self-signed certificate); every timed call is checked to be a cache hit with that token. "Memory layer off": every hit reads Deno KV (an in-memory database), then hashes, opens (AES-GCM) and parses.`,
+    '',
+    '| flow | memory layer warm (ops/s) | memory layer off: Deno KV read + open (ops/s) |',
+    '|---|---:|---:|',
+    `| client credentials: \`acquireTokenForClient\` | ${denoLib('client', (r) => r.warm)} | ${denoLib('client', (r) => r.cold)} |`,
+    `| on-behalf-of: \`acquireTokenOnBehalfOf\`, the assertion already validated (a memo hit: one SHA-256 of it) | ${denoLib('obo', (r) => r.warm)} | ${denoLib('obo', (r) => r.cold)} |`,
+    `| silent for a signed-in account: \`acquireTokenSilent\` | ${denoLib('silent', (r) => r.warm)} | ${denoLib('silent', (r) => r.cold)} |`,
+    '',
+    `The Deno entry over HTTP (\`functions/deno/main.ts\` served by \`Deno.serve\` with its connection info, over an in-memory Deno KV; its request log to /dev/null), and beside it \`/token/client\` layer by layer (the app alone — token routes only, no request log, no request rebuild —, then with the entry's request log) and \`/token/obo\` from the app alone, ${deno.concurrency} keep-alive connections through the same load client as the Worker rows, against a constant \`Deno.serve\` route in the same process. ${deno.cycles} cycles of ${PLAN.rounds} × ${PLAN.roundMs / 1000} s rounds (after a ${PLAN.warmupMs / 1000} s warm-up): the constant route, then each route, so that each share of the constant route is taken within one cycle. Rate: median of the cycles' medians (min–max of all rounds); share and CPU: median (min–max) of the cycles. CPU per request: the server process (all its threads, from /proc) and the load client, which share the ${cpus.length} cores.`,
+    '',
+    '| route | req/s | p50 ms | share of the constant route | server CPU µs/request | client CPU µs/request |',
+    '|---|---:|---:|---:|---:|---:|',
+    denoRow('constant `Deno.serve` route (the same JSON body for every request)', deno.constant, false),
+    denoRow('floor: a Hono route that reads and parses the JSON body, then answers the constant body', deno.floor),
+    denoRow('`POST /token/client` (caller key, cache hit): the app alone (token routes; no request log, no request rebuild)', deno.clientAlone),
+    denoRow('`POST /token/client`: the entry\'s handler without the connection info (+ the request log)', deno.clientBare),
+    denoRow('`POST /token/client`: the entry as it is run (+ the request rebuild for `cf-connecting-ip`)', deno.client),
+    denoRow('`POST /token/obo` (the user\'s token, cache hit): the app alone', deno.oboAlone),
+    denoRow('`POST /token/obo`: the entry as it is run', deno.obo),
+    denoRow('`POST /auth/token` (a session key from `POST /token/password`, cache hit): the entry as it is run', deno.silent),
+    '',
+    `Local provider requests of the Deno rows: ${Object.entries(deno.idpCounts).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
     '## Bundle size (`wrangler deploy --dry-run --outdir`, `index.js`; source map not counted)',
     '',
@@ -256,6 +298,8 @@ try {
     '- On-behalf-of: msal-node\'s OBO lookup pre-filters keys by client id and scope (substrings) and then compares each candidate\'s `userAssertionHash`, so the N other users\' tokens for the same scope are all candidates. Our lookup first validates the assertion (after the first call: one SHA-256 of the ~1 KB token and a lookup in the per-isolate memo of validated assertions), then hashes the key and reads it directly. In Node that extra SHA-256 goes through WebCrypto on the libuv thread pool, which is why the OBO "memory layer warm" row is far below the client-credentials one; inside workerd it is cheaper.',
     '- Our Worker\'s `/token/obo` rows do per request: Hono routing, bearer parsing, JSON body parsing, scope policy (`OBO_SCOPES`), the assertion memo hit (one SHA-256), the memory-layer hit and the response; the N other users\' entries sit in KV unread.',
     '- Our Worker does more per request than the msal-node Worker: Hono routing, caller authentication (SHA-256 of the bearer key), scope policy, JSON body parsing and a fuller response; the msal-node Worker only parses the body and calls `acquireTokenByClientCredential`.',
+    `- Deno rows: the load client (Node) and deno share the ${cpus.length} cores, so the constant route is bounded by the client as much as by deno (compare their CPU per request); a route's share of it says how much CPU the route adds per request, not what a dedicated server would do. The floor row is what any route with a JSON body pays in Deno's Request and Hono before doing anything: the token routes can approach it, not the constant route.`,
+    '- Deno rows "as it is run": `functions/deno/main.ts` with `Deno.serve(handler)`, so each request also pays what the entry adds to the app: a JSON log line (stdout, here /dev/null) and, with the connection info, a rebuilt request that carries `cf-connecting-ip`. The `/token/client` rows split a hit into those layers (the app alone, + the log, + the rebuild). Deno\'s WebCrypto digest and AES-GCM are async ops that cost tens of µs of CPU each there: a hit hashes with synchronous SHA-256 (caller key, OBO assertion, storage key), and only a session key (`/auth/token`) or a memory-layer miss still opens with AES-GCM. `node test/bench/deno-profile.mjs <route>` profiles one row.',
     `- Bundle bytes are of \`index.js\` with esbuild's \`// path\` comments rewritten relative to the repository root (the build runs from a temp copy of the config; as written: ours ${fmt(ours.asWritten)} B, msal ${fmt(msal.asWritten)} B). wrangler's summary is of the file as written.`,
     '',
   ].join('\n');

@@ -5,19 +5,18 @@
 // Env: AUTHORITY, CLIENT_ID, CLIENT_SECRET, TOKEN_CACHE_KEY, API_SCOPE, OBO_ASSERTION, OUR_BUNDLE,
 //      MSAL_BUNDLE, NODE_EXTRA_CA_CERTS (read by miniflare when imported → workerd's trustedCertificates).
 import { createHash, randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OBO_SCOPE, PLAN, SCOPE, SIZES, importLib, measureConcurrent, otherEntities, otherOboEntities, report } from './common.mjs';
+import { OBO_SCOPE, PLAN, SCOPE, SIZES, importLib, otherEntities, otherOboEntities, report } from './common.mjs';
+import { CONCURRENCY, drive as driveHttp } from './http-load.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 const { Miniflare, Log, LogLevel, convertV4MiniflareOptions } = await import('miniflare');
 const { lib } = await importLib();
 
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const COMPAT_DATE = process.env.BENCH_COMPAT_DATE ?? '2026-11-01';
 const settings = {
   AUTHORITY: process.env.AUTHORITY,
@@ -78,81 +77,10 @@ async function fillKv(mf, n, make = otherEntities) {
   return performance.now() - t0;
 }
 
-/**
- * Minimal keep-alive HTTP/1.1 client: one socket per in-flight slot, one request at a time on each,
- * responses framed by content-length. Cheaper per request than http.request or dispatchFetch, which
- * matters because the load generator shares the CPUs with workerd.
- */
-function connect(url) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: url.hostname, port: Number(url.port) }, () => {
-      socket.off('error', reject);
-      resolve(httpConnection(socket));
-    });
-    socket.once('error', reject);
-  });
-}
-
-function httpConnection(socket) {
-  socket.setNoDelay(true);
-  let buffer = Buffer.alloc(0);
-  let pending = null;
-  const fail = (error) => {
-    const p = pending;
-    pending = null;
-    p?.reject(error);
-  };
-  socket.on('data', (chunk) => {
-    buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
-    if (!pending) return;
-    const end = buffer.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    const head = buffer.subarray(0, end).toString('latin1');
-    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (!length) return fail(new Error(`response without content-length: ${head}`));
-    const total = end + 4 + Number(length[1]);
-    if (buffer.length < total) return;
-    const response = { status: Number(head.slice(9, 12)), text: buffer.subarray(end + 4, total).toString('utf8') };
-    buffer = buffer.subarray(total);
-    const p = pending;
-    pending = null;
-    p.resolve(response);
-  });
-  socket.on('error', fail);
-  socket.on('close', () => fail(new Error('connection closed')));
-  return {
-    request: (raw) => new Promise((resolve, reject) => {
-      pending = { resolve, reject };
-      socket.write(raw);
-    }),
-    close: () => socket.destroy(),
-  };
-}
-
+/** `drive` of http-load.mjs (the load client shared with the Deno rows), labelled with N; no token kept. */
 async function drive({ url }, path, headers, label, n, { expectFirst = 'identity_provider', body = defaultBody } = {}) {
-  const head = Object.entries({ host: url.host, ...headers, 'content-length': Buffer.byteLength(body) }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  const raw = Buffer.from(`POST ${path} HTTP/1.1\r\n${head}\r\n${body}`);
-  const connections = await Promise.all(Array.from({ length: CONCURRENCY }, () => connect(url)));
-  try {
-    const once = async (slot) => {
-      const { status, text } = await connections[slot].request(raw);
-      if (status !== 200) throw new Error(`${label}: HTTP ${status} ${text.slice(0, 300)}`);
-      return JSON.parse(text);
-    };
-    const t0 = performance.now();
-    const first = await once(0);
-    const firstMs = performance.now() - t0;
-    if (expectFirst && first.token_source !== expectFirst) throw new Error(`${label} N=${n}: first request came from ${first.token_source}`);
-    let notCached = 0;
-    const result = await measureConcurrent(async (slot) => {
-      const json = await once(slot);
-      if (expectFirst && json.token_source !== 'cache') notCached++;
-    }, CONCURRENCY);
-    if (notCached) throw new Error(`${label} N=${n}: ${notCached} responses were not cache hits`);
-    return { ...result, firstMs };
-  } finally {
-    for (const connection of connections) connection.close();
-  }
+  const { first: _first, ...result } = await driveHttp(url, path, headers, `${label} N=${n}`, { expectFirst, body, concurrency: CONCURRENCY });
+  return result;
 }
 
 const log = (line) => process.stderr.write(`${line}\n`);
