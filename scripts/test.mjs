@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertNode22, bin, cacheDir, denoBinary, root, run } from './toolchain.mjs';
-import { startIdp } from '../test/idp/server.mjs';
+import { startIdpForDeno } from '../test/idp/deno-info.mjs';
 
 assertNode22();
 console.log(`node ${process.version} (${process.execPath})`);
@@ -41,14 +41,7 @@ if (vitest) {
 
 // The Deno entry's tests need the identity provider too; it runs here, in Node.
 // The HTTP contract suite (test/contract) plays the deployment at https://worker.test on Deno too.
-const idp = await startIdp({ port: 0, redirectUris: ['https://worker.test/auth/callback'] });
-const idpInfo = {
-  origin: idp.origin,
-  authority: idp.authority(),
-  authoritySecondary: idp.authority(idp.tenants.secondary),
-  tenants: idp.tenants,
-  webApp: idp.clients.webApp,
-};
+const { idp, idpInfo } = await startIdpForDeno();
 // --allow-write: Deno KV files in a temp directory (the storage suites open one file twice, as two processes).
 const deno = await run(denoBinary(), ['test', '--allow-env', '--allow-read', '--allow-write', '--allow-net=127.0.0.1', 'test/lib', 'test/storage', 'test/deno', 'test/contract'], {
   capture: true,

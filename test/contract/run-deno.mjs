@@ -5,7 +5,7 @@
  *   node test/contract/run-deno.mjs [test/contract/token-client.test.ts …] [-- deno test options]
  */
 import { assertNode22, denoBinary, run } from '../../scripts/toolchain.mjs';
-import { startIdp } from '../idp/server.mjs';
+import { startIdpForDeno } from '../idp/deno-info.mjs';
 
 assertNode22();
 
@@ -14,15 +14,8 @@ const split = args.indexOf('--');
 const files = (split === -1 ? args : args.slice(0, split)).filter(Boolean);
 const denoOptions = split === -1 ? [] : args.slice(split + 1);
 
-// The deployment answers at https://worker.test: its callback must be a redirect URI the provider accepts.
-const idp = await startIdp({ port: 0, redirectUris: ['https://worker.test/auth/callback'] });
-const idpInfo = {
-  origin: idp.origin,
-  authority: idp.authority(),
-  authoritySecondary: idp.authority(idp.tenants.secondary),
-  tenants: idp.tenants,
-  webApp: idp.clients.webApp,
-};
+// The HTTP contract suite (test/contract) plays the deployment at https://worker.test on Deno too.
+const { idp, idpInfo } = await startIdpForDeno();
 let code = 1;
 try {
   ({ code } = await run(
