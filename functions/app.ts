@@ -7,7 +7,6 @@ import { CallerError } from '../lib/mod.ts';
 import type { AppEnv } from './app-env.ts';
 import { accountImport, answerErrors, demo, deviceEndpoints, signIn, tokenEndpoints, type Runtime } from './route-groups.ts';
 
-export type { Runtime as AppOptions } from './route-groups.ts';
 export { MAX_BODY_BYTES } from './route-groups.ts';
 
 export function createApp(runtime: Runtime): Hono<AppEnv> {
